@@ -54,3 +54,8 @@ check:
 
 clean:
 	rm -rf $(BIN)
+
+# Fragments owned by their folders add targets and `test:` prerequisites
+# (run after the unit tests, in include order).
+-include deploy/deploy.mk
+-include e2e/e2e.mk
