@@ -1,0 +1,302 @@
+// Package hpaspec converts an autoscaling/v2 HorizontalPodAutoscalerSpec into
+// the horizontal recommender's own Spec: it applies the API server's defaults
+// (upstream SetDefaults_HorizontalPodAutoscaler, algorithms.md C.4), converts
+// quantities to milli-units with resource.Quantity.MilliValue, and validates
+// the spec like the API server's HPA validation, reporting every problem at
+// once with its field path and value.
+package hpaspec
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// API validation limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
+const (
+	maxPeriodSeconds              = 1800
+	maxStabilizationWindowSeconds = 3600
+	defaultCPUUtilization         = 80
+)
+
+// FieldError is one validation problem: the full field path, the offending
+// value (empty for a missing field) and what is wrong.
+type FieldError struct {
+	Field  string
+	Value  string
+	Detail string
+}
+
+func (e *FieldError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Detail)
+	}
+	return fmt.Sprintf("%s: invalid value %s: %s", e.Field, e.Value, e.Detail)
+}
+
+// problems collects FieldErrors.
+type problems []error
+
+func (p *problems) invalid(field string, value any, detail string) {
+	*p = append(*p, &FieldError{Field: field, Value: fmt.Sprint(value), Detail: detail})
+}
+
+func (p *problems) required(field, detail string) {
+	*p = append(*p, &FieldError{Field: field, Detail: detail})
+}
+
+// Convert defaults, validates and converts spec. downscaleStabilization fills
+// behavior.scaleDown.stabilizationWindowSeconds when the spec leaves it nil
+// (the controller flag, 5m by default). fieldPath prefixes every error's field
+// (e.g. "targets[0].horizontal" or "spec"). The error is errors.Join of one
+// *FieldError per problem; the returned Spec is meaningful only when it is nil.
+func Convert(spec autoscalingv2.HorizontalPodAutoscalerSpec, downscaleStabilization time.Duration, fieldPath string) (horizontal.Spec, error) {
+	var errs problems
+	out := horizontal.Spec{MinReplicas: 1, MaxReplicas: spec.MaxReplicas}
+	if spec.MinReplicas != nil {
+		out.MinReplicas = *spec.MinReplicas
+		if out.MinReplicas < 1 {
+			errs.invalid(fieldPath+".minReplicas", out.MinReplicas, "must be greater than or equal to 1")
+		}
+	}
+	switch {
+	case spec.MaxReplicas == 0:
+		errs.required(fieldPath+".maxReplicas", "must be set and greater than 0")
+	case spec.MaxReplicas < 0:
+		errs.invalid(fieldPath+".maxReplicas", spec.MaxReplicas, "must be greater than or equal to 1")
+	case spec.MaxReplicas < out.MinReplicas:
+		errs.invalid(fieldPath+".maxReplicas", spec.MaxReplicas,
+			fmt.Sprintf("must be greater than or equal to minReplicas (%d)", out.MinReplicas))
+	}
+	if len(spec.Metrics) == 0 {
+		out.Metrics = []horizontal.MetricSpec{{
+			Type: horizontal.ResourceMetric, Name: string(corev1.ResourceCPU),
+			Target: horizontal.Target{Type: horizontal.UtilizationTarget, Utilization: defaultCPUUtilization},
+		}}
+	}
+	for i, m := range spec.Metrics {
+		if ms, ok := convertMetric(m, fmt.Sprintf("%s.metrics[%d]", fieldPath, i), &errs); ok {
+			out.Metrics = append(out.Metrics, ms)
+		}
+	}
+	if spec.Behavior != nil {
+		out.Behavior = &horizontal.Behavior{
+			ScaleUp: convertRules(spec.Behavior.ScaleUp, horizontal.DefaultScaleUpRules(),
+				fieldPath+".behavior.scaleUp", &errs),
+			ScaleDown: convertRules(spec.Behavior.ScaleDown, horizontal.DefaultScaleDownRules(downscaleStabilization),
+				fieldPath+".behavior.scaleDown", &errs),
+		}
+	}
+	if len(errs) > 0 {
+		return horizontal.Spec{}, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// convertMetric validates one metric: exactly its own source is set, and the
+// source's fields and target are valid.
+func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (horizontal.MetricSpec, bool) {
+	set := map[autoscalingv2.MetricSourceType]bool{
+		autoscalingv2.ResourceMetricSourceType:          m.Resource != nil,
+		autoscalingv2.ContainerResourceMetricSourceType: m.ContainerResource != nil,
+		autoscalingv2.PodsMetricSourceType:              m.Pods != nil,
+		autoscalingv2.ObjectMetricSourceType:            m.Object != nil,
+		autoscalingv2.ExternalMetricSourceType:          m.External != nil,
+	}
+	fields := map[autoscalingv2.MetricSourceType]string{
+		autoscalingv2.ResourceMetricSourceType:          "resource",
+		autoscalingv2.ContainerResourceMetricSourceType: "containerResource",
+		autoscalingv2.PodsMetricSourceType:              "pods",
+		autoscalingv2.ObjectMetricSourceType:            "object",
+		autoscalingv2.ExternalMetricSourceType:          "external",
+	}
+	n := len(*errs)
+	if m.Type == "" {
+		errs.required(path+".type", "must specify a metric source type")
+		return horizontal.MetricSpec{}, false
+	}
+	if _, ok := set[m.Type]; !ok {
+		errs.invalid(path+".type", fmt.Sprintf("%q", m.Type),
+			"supported values: Resource, ContainerResource, Pods, Object, External")
+		return horizontal.MetricSpec{}, false
+	}
+	for _, t := range []autoscalingv2.MetricSourceType{
+		autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType,
+		autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType, autoscalingv2.ExternalMetricSourceType,
+	} {
+		if t != m.Type && set[t] {
+			errs.required(path+"."+fields[t], fmt.Sprintf("must populate the given metric source only (type is %s)", m.Type))
+		}
+	}
+	if !set[m.Type] {
+		errs.required(path+"."+fields[m.Type], "must populate information for the given metric source")
+		return horizontal.MetricSpec{}, false
+	}
+	path += "." + fields[m.Type]
+	var out horizontal.MetricSpec
+	switch m.Type {
+	case autoscalingv2.ResourceMetricSourceType:
+		out = horizontal.MetricSpec{Type: horizontal.ResourceMetric, Name: string(m.Resource.Name)}
+		if m.Resource.Name == "" {
+			errs.required(path+".name", "must specify a resource name")
+		}
+		out.Target = convertTarget(m.Resource.Target, path+".target", resourceTargets, errs)
+	case autoscalingv2.ContainerResourceMetricSourceType:
+		c := m.ContainerResource
+		out = horizontal.MetricSpec{Type: horizontal.ContainerResourceMetric, Name: string(c.Name), Container: c.Container}
+		if c.Name == "" {
+			errs.required(path+".name", "must specify a resource name")
+		}
+		if c.Container == "" {
+			errs.required(path+".container", "must specify a container")
+		}
+		out.Target = convertTarget(c.Target, path+".target", resourceTargets, errs)
+	case autoscalingv2.PodsMetricSourceType:
+		out = identified(horizontal.PodsMetric, m.Pods.Metric, path, errs)
+		out.Target = convertTarget(m.Pods.Target, path+".target", podsTargets, errs)
+	case autoscalingv2.ObjectMetricSourceType:
+		out = identified(horizontal.ObjectMetric, m.Object.Metric, path, errs)
+		out.Target = convertTarget(m.Object.Target, path+".target", valueTargets, errs)
+	case autoscalingv2.ExternalMetricSourceType:
+		out = identified(horizontal.ExternalMetric, m.External.Metric, path, errs)
+		out.Target = convertTarget(m.External.Target, path+".target", valueTargets, errs)
+	}
+	return out, len(*errs) == n
+}
+
+func identified(t horizontal.MetricType, id autoscalingv2.MetricIdentifier, path string, errs *problems) horizontal.MetricSpec {
+	if id.Name == "" {
+		errs.required(path+".metric.name", "must specify a metric name")
+	}
+	return horizontal.MetricSpec{Type: t, Name: id.Name}
+}
+
+// Target types each source accepts.
+var (
+	resourceTargets = []autoscalingv2.MetricTargetType{autoscalingv2.UtilizationMetricType, autoscalingv2.AverageValueMetricType}
+	podsTargets     = []autoscalingv2.MetricTargetType{autoscalingv2.AverageValueMetricType}
+	valueTargets    = []autoscalingv2.MetricTargetType{autoscalingv2.ValueMetricType, autoscalingv2.AverageValueMetricType}
+)
+
+// convertTarget validates a target: a type the source allows, the field that
+// type reads set and positive, and every set value positive.
+func convertTarget(t autoscalingv2.MetricTarget, path string, allowed []autoscalingv2.MetricTargetType, errs *problems) horizontal.Target {
+	out := horizontal.Target{Type: horizontal.TargetType(t.Type)}
+	if t.Value != nil {
+		out.Value = positiveMilli(t.Value, path+".value", errs)
+	}
+	if t.AverageValue != nil {
+		out.AverageValue = positiveMilli(t.AverageValue, path+".averageValue", errs)
+	}
+	if t.AverageUtilization != nil {
+		out.Utilization = *t.AverageUtilization
+		if out.Utilization < 1 {
+			errs.invalid(path+".averageUtilization", out.Utilization, "must be greater than 0")
+		}
+	}
+	if t.Type == "" {
+		errs.required(path+".type", "must specify a metric target type")
+		return out
+	}
+	ok := false
+	for _, a := range allowed {
+		ok = ok || a == t.Type
+	}
+	if !ok {
+		errs.invalid(path+".type", fmt.Sprintf("%q", t.Type), fmt.Sprintf("must be one of %v for this metric source", allowed))
+		return out
+	}
+	switch t.Type {
+	case autoscalingv2.UtilizationMetricType:
+		requireOnly(path, "averageUtilization", t.AverageUtilization != nil, "averageValue", t.AverageValue != nil, errs)
+	case autoscalingv2.AverageValueMetricType:
+		requireOnly(path, "averageValue", t.AverageValue != nil, "averageUtilization", t.AverageUtilization != nil, errs)
+	case autoscalingv2.ValueMetricType:
+		requireOnly(path, "value", t.Value != nil, "averageValue", t.AverageValue != nil, errs)
+	}
+	return out
+}
+
+// requireOnly reports a missing field for the target type, and a conflicting
+// field also set (the API server forbids both).
+func requireOnly(path, want string, has bool, other string, hasOther bool, errs *problems) {
+	if !has {
+		errs.required(path+"."+want, "must be set for this target type")
+	}
+	if hasOther {
+		errs.required(path+"."+other, "may not be set together with "+want)
+	}
+}
+
+func positiveMilli(q *resource.Quantity, path string, errs *problems) int64 {
+	if q.Sign() != 1 {
+		errs.invalid(path, q.String(), "must be positive")
+		return 0
+	}
+	return q.MilliValue()
+}
+
+// convertRules fills the omitted fields of one behavior direction from def
+// and validates the given ones.
+func convertRules(r *autoscalingv2.HPAScalingRules, def horizontal.ScalingRules, path string, errs *problems) horizontal.ScalingRules {
+	if r == nil {
+		return def
+	}
+	out := def
+	if w := r.StabilizationWindowSeconds; w != nil {
+		if *w < 0 || *w > maxStabilizationWindowSeconds {
+			errs.invalid(path+".stabilizationWindowSeconds", *w,
+				fmt.Sprintf("must be between 0 and %d", maxStabilizationWindowSeconds))
+		}
+		out.StabilizationWindow = time.Duration(*w) * time.Second
+	}
+	if p := r.SelectPolicy; p != nil {
+		switch *p {
+		case autoscalingv2.MaxChangePolicySelect, autoscalingv2.MinChangePolicySelect, autoscalingv2.DisabledPolicySelect:
+			out.SelectPolicy = horizontal.SelectPolicy(*p)
+		default:
+			errs.invalid(path+".selectPolicy", fmt.Sprintf("%q", *p), "supported values: Max, Min, Disabled")
+		}
+	}
+	if r.Policies != nil {
+		out.Policies = convertPolicies(r.Policies, path+".policies", errs)
+	}
+	if r.Tolerance != nil {
+		if r.Tolerance.Sign() < 0 {
+			errs.invalid(path+".tolerance", r.Tolerance.String(), "must be greater than or equal to 0")
+		}
+		t := r.Tolerance.AsApproximateFloat64()
+		out.Tolerance = &t
+	}
+	return out
+}
+
+func convertPolicies(ps []autoscalingv2.HPAScalingPolicy, path string, errs *problems) []horizontal.ScalingPolicy {
+	if len(ps) == 0 {
+		errs.required(path, "must specify at least one Policy")
+		return nil
+	}
+	out := make([]horizontal.ScalingPolicy, 0, len(ps))
+	for i, p := range ps {
+		pp := fmt.Sprintf("%s[%d]", path, i)
+		if p.Type != autoscalingv2.PodsScalingPolicy && p.Type != autoscalingv2.PercentScalingPolicy {
+			errs.invalid(pp+".type", fmt.Sprintf("%q", p.Type), "supported values: Pods, Percent")
+		}
+		if p.Value <= 0 {
+			errs.invalid(pp+".value", p.Value, "must be greater than zero")
+		}
+		if p.PeriodSeconds <= 0 || p.PeriodSeconds > maxPeriodSeconds {
+			errs.invalid(pp+".periodSeconds", p.PeriodSeconds, fmt.Sprintf("must be between 1 and %d", maxPeriodSeconds))
+		}
+		out = append(out, horizontal.ScalingPolicy{
+			Type: horizontal.ScalingPolicyType(p.Type), Value: p.Value,
+			Period: time.Duration(p.PeriodSeconds) * time.Second,
+		})
+	}
+	return out
+}
