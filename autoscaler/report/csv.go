@@ -1,0 +1,93 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// csvHeader is the single header of the CSV format. Every row repeats the
+// target columns; the "row" column says what the rest describes: "target"
+// (a target without metrics or containers), "metric" (one metric of the
+// target) or "container" (one vertical recommendation). Unknown values are
+// empty cells; the CSV carries raw numbers (milli-units, bytes, seconds).
+var csvHeader = []string{
+	"generated_at", "namespace", "kind", "name", "mode",
+	"current", "recommended", "stabilized", "desired", "min", "max",
+	"reason", "message", "shaped_by", "blocking", "row",
+	"metric", "target_type", "target", "utilization", "value_milli", "proposed", "error",
+	"container", "cpu_target_milli", "cpu_lower_milli", "cpu_upper_milli", "cpu_request_milli",
+	"memory_target_bytes", "memory_lower_bytes", "memory_upper_bytes", "memory_request_bytes",
+	"history_seconds", "confidence",
+}
+
+func renderCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, t := range r.Targets {
+		base := csvTarget(r, t)
+		rows := make([][]string, 0, len(t.Metrics)+len(t.Vertical)+1)
+		for _, m := range t.Metrics {
+			rows = append(rows, csvRow(base, "metric", csvMetric(m), make([]string, 11)))
+		}
+		for _, c := range t.Vertical {
+			rows = append(rows, csvRow(base, "container", make([]string, 7), csvContainer(c)))
+		}
+		if len(rows) == 0 {
+			rows = append(rows, csvRow(base, "target", make([]string, 7), make([]string, 11)))
+		}
+		if err := cw.WriteAll(rows); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvRow(base []string, kind string, metric, container []string) []string {
+	row := make([]string, 0, len(csvHeader))
+	row = append(row, base...)
+	row = append(row, kind)
+	row = append(row, metric...)
+	return append(row, container...)
+}
+
+func csvTarget(r Report, t Target) []string {
+	blocking := make([]string, len(t.Blocking))
+	for i, c := range t.Blocking {
+		blocking[i] = c.String()
+	}
+	return []string{generatedAt(r.GeneratedAt), r.Namespace, t.Kind, t.Name, t.Mode,
+		optInt32(t.Current), optInt32(t.Recommended), optInt32(t.Stabilized), optInt32(t.Desired),
+		strconv.Itoa(int(t.Min)), strconv.Itoa(int(t.Max)), t.Reason, t.Message,
+		strings.Join(t.ShapedBy, "; "), strings.Join(blocking, "; ")}
+}
+
+func csvMetric(m Metric) []string {
+	return []string{m.Name, m.TargetType, strconv.FormatInt(m.Target, 10), optInt32(m.Utilization),
+		optInt64(m.Value), optInt32(m.Replicas), m.Error}
+}
+
+func csvContainer(c Container) []string {
+	return []string{c.Name, optInt64(c.Target.CPUMilli), optInt64(c.LowerBound.CPUMilli),
+		optInt64(c.UpperBound.CPUMilli), optInt64(c.Request.CPUMilli), optInt64(c.Target.MemoryBytes),
+		optInt64(c.LowerBound.MemoryBytes), optInt64(c.UpperBound.MemoryBytes), optInt64(c.Request.MemoryBytes),
+		strconv.FormatFloat(float64(c.History)/1e9, 'f', -1, 64), strconv.FormatFloat(c.Confidence, 'f', -1, 64)}
+}
+
+func optInt32(p *int32) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatInt(int64(*p), 10)
+}
+
+func optInt64(p *int64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatInt(*p, 10)
+}

@@ -1,0 +1,208 @@
+// Package report is the data model of one dry-run pass of ebb over a
+// namespace and its rendering as an aligned text table (like kubectl), JSON,
+// CSV or Markdown. The control loop fills a Report; this package only formats
+// it: it performs no I/O other than writing to the given io.Writer and never
+// reads the clock. A value ebb could not observe or compute is a nil pointer
+// and is rendered as "<unknown>" (or null in JSON), never as zero.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Format is an output format of Render.
+type Format string
+
+// The output formats.
+const (
+	FormatTable    Format = "table"
+	FormatJSON     Format = "json"
+	FormatCSV      Format = "csv"
+	FormatMarkdown Format = "markdown"
+)
+
+// Formats returns every supported format, in the order shown to users.
+func Formats() []Format {
+	return []Format{FormatTable, FormatJSON, FormatCSV, FormatMarkdown}
+}
+
+// ParseFormat returns the Format named s ("md" is accepted for markdown).
+func ParseFormat(s string) (Format, error) {
+	if s == "md" {
+		return FormatMarkdown, nil
+	}
+	for _, f := range Formats() {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown report format %q (supported: %s)", s, formatList())
+}
+
+func formatList() string {
+	names := make([]string, 0, len(Formats()))
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
+}
+
+// Report is the result of one dry-run pass over one namespace.
+type Report struct {
+	GeneratedAt time.Time `json:"generatedAt"`
+	Namespace   string    `json:"namespace"`
+	Targets     []Target  `json:"targets"`
+}
+
+// Target is what ebb observed and decided for one scale target.
+type Target struct {
+	Kind       string `json:"kind"` // scaleTargetRef.kind, e.g. "Deployment"
+	Name       string `json:"name"`
+	APIVersion string `json:"apiVersion,omitempty"`
+	Mode       string `json:"mode"` // off | dry-run | apply
+
+	// Current is scale.spec.replicas; nil when the scale could not be read.
+	Current *int32 `json:"currentReplicas"`
+	// Recommended is the horizontal proposal before stabilization and limits.
+	Recommended *int32 `json:"recommendedReplicas"`
+	// Stabilized is the value after the stabilization window(s).
+	Stabilized *int32 `json:"stabilizedReplicas"`
+	// Desired is the final size ebb applies (or would apply in dry-run).
+	Desired *int32 `json:"desiredReplicas"`
+	Min     int32  `json:"minReplicas"`
+	Max     int32  `json:"maxReplicas"`
+
+	// Reason is the HPA condition reason ("ScaleDownStabilized",
+	// "ScaleUpLimit", "FailedGetPodsMetric", ...); Message explains it.
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+
+	Metrics []Metric `json:"metrics,omitempty"`
+	// ShapedBy lists the policies and windows that shaped the number, e.g.
+	// "scaleDown stabilization 5m held at 6", "ScaleUpLimit: Pods 4 per 15s".
+	ShapedBy []string `json:"shapedBy,omitempty"`
+	// Blocking lists conditions that keep ebb from acting on the decision.
+	Blocking []Condition `json:"blocking,omitempty"`
+	// Vertical holds per-container request recommendations, when computed.
+	Vertical []Container `json:"vertical,omitempty"`
+}
+
+// Ref is the target as "Kind/name".
+func (t Target) Ref() string { return t.Kind + "/" + t.Name }
+
+// Metric is one entry of the target's metrics with what was observed.
+type Metric struct {
+	// Name is the metric as the horizontal recommender names it, e.g.
+	// "Resource/cpu", "ContainerResource/cpu/app", "Pods/http_requests".
+	Name string `json:"name"`
+	// TargetType is Utilization, AverageValue or Value.
+	TargetType string `json:"targetType"`
+	// Target is the percent for Utilization, milli-units otherwise.
+	Target int64 `json:"target"`
+	// Utilization is the observed percent (Utilization targets only).
+	Utilization *int32 `json:"utilization,omitempty"`
+	// Value is the observed average or total in milli-units; nil when the
+	// metric is missing.
+	Value *int64 `json:"valueMilli"`
+	// Replicas is what this metric alone proposes; nil when it failed.
+	Replicas *int32 `json:"proposedReplicas"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Condition is something that keeps ebb from acting on a target, e.g.
+// {HPAConflict, "HorizontalPodAutoscaler web also targets Deployment/web"},
+// {MissingMetricsHold, ...} or {ModeOff, ...}.
+type Condition struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
+}
+
+func (c Condition) String() string {
+	if c.Message == "" {
+		return c.Reason
+	}
+	return c.Reason + ": " + c.Message
+}
+
+// Resources are CPU in millicores and memory in bytes; nil when unknown or
+// unset.
+type Resources struct {
+	CPUMilli    *int64 `json:"cpuMilli"`
+	MemoryBytes *int64 `json:"memoryBytes"`
+}
+
+// Container is the vertical recommendation for one container.
+type Container struct {
+	Name       string    `json:"name"`
+	Target     Resources `json:"target"`
+	LowerBound Resources `json:"lowerBound"`
+	UpperBound Resources `json:"upperBound"`
+	// Request is the container's current request.
+	Request Resources `json:"request"`
+	// History is how much usage history the recommendation rests on.
+	History Duration `json:"history"`
+	// Confidence is in [0, 1].
+	Confidence float64 `json:"confidence"`
+}
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string such as "72h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Int32 returns a pointer to v, for filling the optional fields.
+func Int32(v int32) *int32 { return &v }
+
+// Int64 returns a pointer to v, for filling the optional fields.
+func Int64(v int64) *int64 { return &v }
+
+// Render writes r to w in format f.
+func Render(w io.Writer, f Format, r Report) error {
+	var err error
+	switch f {
+	case FormatTable:
+		err = renderTable(w, r)
+	case FormatJSON:
+		err = renderJSON(w, r)
+	case FormatCSV:
+		err = renderCSV(w, r)
+	case FormatMarkdown:
+		err = renderMarkdown(w, r)
+	default:
+		return fmt.Errorf("unknown report format %q (supported: %s)", f, formatList())
+	}
+	if err != nil {
+		return fmt.Errorf("render %s report: %w", f, err)
+	}
+	return nil
+}
+
+func renderJSON(w io.Writer, r Report) error {
+	if r.Targets == nil {
+		r.Targets = []Target{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
