@@ -29,3 +29,13 @@ type PodUsage struct {
 // PodValues is a per-pod result of a PromQL query (a vector by pod): value by
 // pod name. Pods without a series are absent (missing), never zero.
 type PodValues map[string]float64
+
+// ErrBadData means the source answered with values ebb refuses to use: NaN,
+// ±Inf, negative usage, a series without a pod label, or a result of the
+// wrong shape. The error wrapping it names the series.
+var ErrBadData = errors.New("bad data")
+
+// ErrUnavailable means the source itself is not there: the metrics.k8s.io
+// APIService is missing or unavailable (404/503), or Prometheus refuses
+// connections or answers 503.
+var ErrUnavailable = errors.New("source unavailable")

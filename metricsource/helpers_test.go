@@ -1,0 +1,5 @@
+package metricsource
+
+import "strings"
+
+func containsStr(s, sub string) bool { return strings.Contains(s, sub) }

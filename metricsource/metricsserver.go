@@ -1,0 +1,123 @@
+package metricsource
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	metricsapi "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
+)
+
+// MetricsServer reads per-pod CPU and memory usage from metrics.k8s.io.
+type MetricsServer struct {
+	client  metricsv1beta1.PodMetricsesGetter
+	log     *slog.Logger
+	metrics *SourceMetrics
+}
+
+// NewMetricsServer returns a source over the typed metrics.k8s.io/v1beta1
+// client. WithLogger and WithMetrics apply; the other options are ignored.
+func NewMetricsServer(c metricsv1beta1.PodMetricsesGetter, opts ...Option) *MetricsServer {
+	s := applyOptions(opts)
+	return &MetricsServer{client: c, log: s.log, metrics: s.metrics}
+}
+
+// PodUsage lists the PodMetrics of namespace matching sel (nil: every pod)
+// with one List call. Call it once per namespace per cycle and share the
+// result (IndexPodUsage) between the targets of that namespace. An empty list
+// is ErrNoData; a missing or unavailable metrics.k8s.io API is
+// ErrUnavailable; negative usage is ErrBadData naming pod and container.
+func (m *MetricsServer) PodUsage(ctx context.Context, namespace string, sel labels.Selector) ([]PodUsage, error) {
+	if sel == nil {
+		sel = labels.Everything()
+	}
+	start := time.Now()
+	list, err := m.client.PodMetricses(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	var pods []PodUsage
+	if err == nil {
+		pods, err = convertPodMetrics(list.Items)
+	} else {
+		err = classifyAPIError(err)
+	}
+	m.metrics.observe(SourceMetricsServer, time.Since(start), err)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list PodMetrics in namespace %q (selector %q): %w",
+			SourceMetricsServer, namespace, sel.String(), err)
+	}
+	return pods, nil
+}
+
+// classifyAPIError marks the errors of a missing or unavailable
+// metrics.k8s.io APIService (404, 503) as ErrUnavailable.
+func classifyAPIError(err error) error {
+	if apierrors.IsNotFound(err) || apierrors.IsServiceUnavailable(err) {
+		return fmt.Errorf("metrics.k8s.io is not available (is metrics-server installed and its APIService Available?): %w: %w",
+			ErrUnavailable, err)
+	}
+	return err
+}
+
+// convertPodMetrics converts API objects to PodUsage: CPU in millicores,
+// memory in bytes, keeping each sample's timestamp and window.
+func convertPodMetrics(items []metricsapi.PodMetrics) ([]PodUsage, error) {
+	if len(items) == 0 {
+		return nil, fmt.Errorf("no PodMetrics: %w", ErrNoData)
+	}
+	pods := make([]PodUsage, len(items))
+	for i := range items {
+		pm := &items[i]
+		pods[i] = PodUsage{
+			Name:       pm.Name,
+			Labels:     pm.Labels,
+			Timestamp:  pm.Timestamp.Time,
+			Window:     pm.Window.Duration,
+			Containers: make([]ContainerUsage, len(pm.Containers)),
+		}
+		for j := range pm.Containers {
+			c := &pm.Containers[j]
+			cu := ContainerUsage{
+				Name:        c.Name,
+				CPUMilli:    c.Usage.Cpu().MilliValue(),
+				MemoryBytes: c.Usage.Memory().Value(),
+			}
+			if cu.CPUMilli < 0 || cu.MemoryBytes < 0 {
+				return nil, fmt.Errorf("pod %s container %s: negative usage (cpu %dm, memory %d bytes): %w",
+					pm.Name, c.Name, cu.CPUMilli, cu.MemoryBytes, ErrBadData)
+			}
+			pods[i].Containers[j] = cu
+		}
+	}
+	return pods, nil
+}
+
+// UsageIndex is one namespace's PodUsage by pod name, built once per cycle
+// and shared by the targets of that namespace.
+type UsageIndex map[string]PodUsage
+
+// IndexPodUsage indexes pods by name.
+func IndexPodUsage(pods []PodUsage) UsageIndex {
+	ix := make(UsageIndex, len(pods))
+	for _, p := range pods {
+		ix[p.Name] = p
+	}
+	return ix
+}
+
+// Pick returns the usage of the named pods (a target's pods), in the order of
+// names, and the names that have no sample: missing, never zero.
+func (ix UsageIndex) Pick(names []string) (found []PodUsage, missing []string) {
+	found = make([]PodUsage, 0, len(names))
+	for _, n := range names {
+		if p, ok := ix[n]; ok {
+			found = append(found, p)
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	return found, missing
+}
