@@ -47,7 +47,7 @@ func DecodeScalar(v model.Value) (float64, error) {
 		if r == nil {
 			return 0, fmt.Errorf("no scalar: %w", ErrNoData)
 		}
-		return float64(r.Value), checkValue(nil, float64(r.Value))
+		return valueOrError(nil, float64(r.Value))
 	case model.Vector:
 		switch {
 		case len(r) == 0 || r[0] == nil:
@@ -55,10 +55,17 @@ func DecodeScalar(v model.Value) (float64, error) {
 		case len(r) > 1:
 			return 0, fmt.Errorf("want one series, got %d (first %s; aggregate with sum()): %w", len(r), r[0].Metric, ErrBadData)
 		}
-		return float64(r[0].Value), checkValue(r[0].Metric, float64(r[0].Value))
+		return valueOrError(r[0].Metric, float64(r[0].Value))
 	default:
 		return 0, fmt.Errorf("want a scalar or a one-element vector, got %s: %w", valueType(v), ErrBadData)
 	}
+}
+
+func valueOrError(series model.Metric, f float64) (float64, error) {
+	if err := checkValue(series, f); err != nil {
+		return 0, err
+	}
+	return f, nil
 }
 
 // checkValue rejects NaN, ±Inf and negative values, naming the series (nil

@@ -156,4 +156,3 @@ func wrapQueryError(ctx context.Context, promQL string, err error) error {
 	}
 	return fmt.Errorf("%s: query %q: %w", SourcePrometheus, promQL, err)
 }
-
