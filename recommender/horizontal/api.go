@@ -5,8 +5,10 @@ import "time"
 // Recommend evaluates every metric of s against o (algorithms.md Parts A and
 // B) and combines them: the maximum over the successful metrics, Invalid when
 // all failed or when some failed and the rest would scale down.
+// When Invalid, Replicas still holds the maximum over the successful metrics
+// (0 when none succeeded) but must not be acted upon.
 func Recommend(o Observation, s Spec, opt Options) Proposal {
-	panic("TODO(horizontal): implement")
+	return recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
 }
 
 // Decide runs one whole reconcile (algorithms.md Part C): the out-of-range
@@ -16,25 +18,49 @@ func Recommend(o Observation, s Spec, opt Options) Proposal {
 // event: call h.RecordScale after the new size was actually applied.
 // A nil h is treated as an empty history that is thrown away.
 func Decide(o Observation, s Spec, opt Options, h *History) Decision {
-	panic("TODO(horizontal): implement")
+	if h == nil {
+		h = &History{}
+	}
+	return decide(o, s, opt, h)
 }
 
 // RecordScale stores a successful change from -> to at now (behavior path
 // only, as upstream), dropping events older than the longest policy period of
-// their direction.
+// their direction. As upstream, one such outdated event is overwritten by
+// the new one; the others stay but never count again. A nil h or a nil b
+// records nothing.
 func (h *History) RecordScale(now time.Time, from, to int32, b *Behavior) {
-	panic("TODO(horizontal): implement")
+	if h == nil {
+		return
+	}
+	h.recordScale(now, from, to, b)
 }
 
 // DefaultScaleUpRules returns the API defaults for behavior.scaleUp:
 // window 0, selectPolicy Max, policies [Pods 4 per 15s, Percent 100 per 15s].
 func DefaultScaleUpRules() ScalingRules {
-	panic("TODO(horizontal): implement")
+	return ScalingRules{
+		SelectPolicy: SelectMax,
+		Policies: []ScalingPolicy{
+			{Type: PodsPolicy, Value: 4, Period: 15 * time.Second},
+			{Type: PercentPolicy, Value: 100, Period: 15 * time.Second},
+		},
+	}
 }
 
 // DefaultScaleDownRules returns the API defaults for behavior.scaleDown with
 // the given stabilization window (the controller's downscale stabilization
 // when the spec leaves it nil): selectPolicy Max, policies [Percent 100 per 15s].
 func DefaultScaleDownRules(window time.Duration) ScalingRules {
-	panic("TODO(horizontal): implement")
+	return ScalingRules{
+		StabilizationWindow: window,
+		SelectPolicy:        SelectMax,
+		Policies:            []ScalingPolicy{{Type: PercentPolicy, Value: 100, Period: 15 * time.Second}},
+	}
+}
+
+// DefaultBehavior returns a behavior with both directions at their API
+// defaults, the scale-down window being opt.DownscaleStabilization.
+func DefaultBehavior(opt Options) Behavior {
+	return Behavior{ScaleUp: DefaultScaleUpRules(), ScaleDown: DefaultScaleDownRules(opt.DownscaleStabilization)}
 }

@@ -272,4 +272,9 @@ type Decision struct {
 	// "DesiredWithinRange").
 	Reason  string
 	Message string
+	// Err is set when no decision could be taken: invalid spec, options or
+	// observation (Reason "InvalidSpec"), or metrics that allow no decision
+	// (Reason is the first failed metric's, e.g. "FailedGetResourceMetric").
+	// Replicas is then the current size.
+	Err error
 }

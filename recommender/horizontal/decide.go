@@ -1,0 +1,87 @@
+package horizontal
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reasons of a Decision that took no normalization step.
+const (
+	ReasonScalingDisabled              = "ScalingDisabled"
+	ReasonFailedComputeMetricsReplicas = "FailedComputeMetricsReplicas"
+	ReasonInvalidSpec                  = "InvalidSpec"
+)
+
+// readinessFor returns the readiness settings of opt at now.
+func readinessFor(now time.Time, opt Options) readiness {
+	return readiness{now: now, cpuInitPeriod: opt.CPUInitializationPeriod, initialReadinessDelay: opt.InitialReadinessDelay}
+}
+
+// decide is Decide on a non-nil history.
+func decide(o Observation, s Spec, opt Options, h *History) Decision {
+	cur := o.CurrentReplicas
+	d := Decision{Replicas: cur, Recommended: cur, Stabilized: cur}
+	if err := validate(&o, &s, &opt); err != nil {
+		d.Err = fmt.Errorf("invalid input: %w", err)
+		d.AbleToScaleReason, d.Reason = ReasonInvalidSpec, ReasonInvalidSpec
+		d.Message = d.Err.Error()
+		return d
+	}
+	h.seed(o.Now, cur)
+	switch {
+	case cur == 0:
+		d.AbleToScaleReason, d.Reason = ReasonScalingDisabled, ReasonScalingDisabled
+		d.Message = "scaling is disabled since the replica count of the target is zero"
+		return d
+	case cur > s.MaxReplicas:
+		return outOfRange(d, s.MaxReplicas, ReasonTooManyReplicas, "Current number of replicas above Spec.MaxReplicas")
+	case cur < s.MinReplicas:
+		return outOfRange(d, s.MinReplicas, ReasonTooFewReplicas, "Current number of replicas below Spec.MinReplicas")
+	}
+	d.Proposal = recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
+	if d.Proposal.Invalid {
+		d.Err = fmt.Errorf("compute desired replicas: %s", d.Proposal.Message)
+		d.AbleToScaleReason, d.Reason = ReasonFailedComputeMetricsReplicas, d.Proposal.Reason
+		d.Message = d.Proposal.Message
+		return d
+	}
+	p := max(d.Proposal.Replicas, 0)
+	b := bounds{min: s.MinReplicas, max: s.MaxReplicas}
+	var n normalized
+	if s.Behavior == nil {
+		n = normalizeLegacy(h, o.Now, opt.DownscaleStabilization, cur, p, b)
+	} else {
+		n = normalizeBehavior(h, o.Now, cur, p, b, s.Behavior)
+	}
+	d.Recommended, d.Stabilized, d.Replicas = p, n.stabilized, n.replicas
+	d.AbleToScaleReason, d.LimitedReason = n.able, n.limited
+	d.Reason, d.Message = summarize(d, n)
+	return d
+}
+
+// outOfRange is the immediate correction of a current size outside
+// [min, max] (C.1.3/4): no metrics, no stabilization, no rate limit.
+func outOfRange(d Decision, to int32, reason, msg string) Decision {
+	d.Replicas, d.Recommended, d.Stabilized = to, to, to
+	d.AbleToScaleReason, d.LimitedReason, d.Reason = ReasonReadyForNewScale, reason, reason
+	d.Message = fmt.Sprintf("%s; new size %d", msg, to)
+	return d
+}
+
+// summarize picks the single reason shown to users (the binding limit, else
+// the stabilization, else DesiredWithinRange) and a message.
+func summarize(d Decision, n normalized) (string, string) {
+	reason, why := ReasonDesiredWithinRange, n.limitedMsg
+	switch {
+	case n.limited != ReasonDesiredWithinRange:
+		reason = n.limited
+	case n.able != ReasonReadyForNewScale:
+		reason, why = n.able, n.ableMsg
+	}
+	metric := d.Proposal.Metric
+	if metric == "" {
+		metric = "metrics"
+	}
+	return reason, fmt.Sprintf("%s proposes %d, stabilized %d, desired %d: %s",
+		metric, d.Recommended, d.Stabilized, d.Replicas, why)
+}

@@ -1,0 +1,74 @@
+package horizontal
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// validate reports every problem of the spec, the options and the
+// observation that would make a decision meaningless. Problems of a single
+// metric are not checked here: that metric fails alone (Part B).
+func validate(o *Observation, s *Spec, opt *Options) error {
+	var errs []error
+	if s.MinReplicas < 0 {
+		errs = append(errs, fmt.Errorf("spec.minReplicas %d must be >= 0", s.MinReplicas))
+	}
+	if s.MaxReplicas < 1 {
+		errs = append(errs, fmt.Errorf("spec.maxReplicas %d must be >= 1", s.MaxReplicas))
+	}
+	if s.MaxReplicas < s.MinReplicas {
+		errs = append(errs, fmt.Errorf("spec.maxReplicas %d must be >= spec.minReplicas %d", s.MaxReplicas, s.MinReplicas))
+	}
+	if o.CurrentReplicas < 0 {
+		errs = append(errs, fmt.Errorf("observation currentReplicas %d must be >= 0", o.CurrentReplicas))
+	}
+	if o.StatusReplicas < 0 {
+		errs = append(errs, fmt.Errorf("observation statusReplicas %d must be >= 0", o.StatusReplicas))
+	}
+	if !validTolerance(opt.Tolerance) {
+		errs = append(errs, fmt.Errorf("options tolerance %v must be a number >= 0", opt.Tolerance))
+	}
+	if opt.CPUInitializationPeriod < 0 || opt.InitialReadinessDelay < 0 || opt.DownscaleStabilization < 0 {
+		errs = append(errs, fmt.Errorf("options durations must be >= 0 (cpu initialization period %v, initial readiness delay %v, downscale stabilization %v)",
+			opt.CPUInitializationPeriod, opt.InitialReadinessDelay, opt.DownscaleStabilization))
+	}
+	if s.Behavior != nil {
+		errs = append(errs, validateRules("spec.behavior.scaleUp", s.Behavior.ScaleUp)...)
+		errs = append(errs, validateRules("spec.behavior.scaleDown", s.Behavior.ScaleDown)...)
+	}
+	return errors.Join(errs...)
+}
+
+func validTolerance(t float64) bool {
+	return t >= 0 && !math.IsInf(t, 1) // NaN fails t >= 0
+}
+
+// validateRules checks one direction of a behavior. An empty SelectPolicy
+// is read as Max, the API default.
+func validateRules(field string, r ScalingRules) []error {
+	var errs []error
+	if r.StabilizationWindow < 0 {
+		errs = append(errs, fmt.Errorf("%s.stabilizationWindow %v must be >= 0", field, r.StabilizationWindow))
+	}
+	switch r.SelectPolicy {
+	case "", SelectMax, SelectMin, SelectDisabled:
+	default:
+		errs = append(errs, fmt.Errorf("%s.selectPolicy %q must be Max, Min or Disabled", field, r.SelectPolicy))
+	}
+	if r.Tolerance != nil && !validTolerance(*r.Tolerance) {
+		errs = append(errs, fmt.Errorf("%s.tolerance %v must be a number >= 0", field, *r.Tolerance))
+	}
+	for i, p := range r.Policies {
+		if p.Type != PodsPolicy && p.Type != PercentPolicy {
+			errs = append(errs, fmt.Errorf("%s.policies[%d].type %q must be Pods or Percent", field, i, p.Type))
+		}
+		if p.Value <= 0 {
+			errs = append(errs, fmt.Errorf("%s.policies[%d].value %d must be > 0", field, i, p.Value))
+		}
+		if p.Period <= 0 {
+			errs = append(errs, fmt.Errorf("%s.policies[%d].period %v must be > 0", field, i, p.Period))
+		}
+	}
+	return errs
+}
