@@ -1,0 +1,167 @@
+package vertical
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config holds the recommender's parameters. One Config is shared (by
+// pointer) by every Aggregate built from it; it must not change after use.
+type Config struct {
+	// CPU and memory histogram bucketing: first bucket size (cores, bytes),
+	// largest value, growth ratio of consecutive buckets.
+	CPUFirstBucket, CPUMaxValue       float64
+	MemoryFirstBucket, MemoryMaxValue float64
+	BucketGrowth                      float64 // 0.05: each bucket 5% wider
+	// Epsilon is the weight below which a bucket counts as empty.
+	Epsilon float64
+	// Half-lives of the decaying histograms.
+	CPUHalfLife, MemoryHalfLife time.Duration
+	// CPUSampleWeight is the base weight of a CPU sample; memory peaks weigh 1.
+	CPUSampleWeight float64
+	// MemoryInterval is the memory aggregation interval (one peak per
+	// container per interval); MemoryIntervalCount intervals form the window
+	// after which an idle aggregate expires.
+	MemoryInterval      time.Duration
+	MemoryIntervalCount int
+	// OOM bump-up: needed = max(used + OOMMinBumpUpBytes, used * OOMBumpUpRatio).
+	OOMBumpUpRatio    float64
+	OOMMinBumpUpBytes int64
+	// Percentiles (0..1) of target, lower and upper bound.
+	TargetPercentile, LowerPercentile, UpperPercentile float64
+	// SafetyMargin is the fraction added to every value (0.15).
+	SafetyMargin float64
+	// ConfidenceInterval is the history length that counts as confidence 1.
+	ConfidenceInterval time.Duration
+	// Pod minimums, split evenly across the recommended containers.
+	PodMinCPUMillis   int64
+	PodMinMemoryBytes int64
+
+	cpu, mem scheme // derived by Validate
+}
+
+// DefaultConfig returns the VPA recommender v1.8.1 defaults, validated.
+func DefaultConfig() *Config {
+	c := &Config{
+		CPUFirstBucket: 0.01, CPUMaxValue: 1000,
+		MemoryFirstBucket: 1e7, MemoryMaxValue: 1e12,
+		BucketGrowth:        0.05,
+		Epsilon:             1e-4,
+		CPUHalfLife:         24 * time.Hour,
+		MemoryHalfLife:      24 * time.Hour,
+		CPUSampleWeight:     0.1,
+		MemoryInterval:      24 * time.Hour,
+		MemoryIntervalCount: 8,
+		OOMBumpUpRatio:      1.2,
+		OOMMinBumpUpBytes:   100 << 20,
+		TargetPercentile:    0.9,
+		LowerPercentile:     0.5,
+		UpperPercentile:     0.95,
+		SafetyMargin:        0.15,
+		ConfidenceInterval:  24 * time.Hour,
+		PodMinCPUMillis:     25,
+		PodMinMemoryBytes:   250 << 20,
+	}
+	if err := c.Validate(); err != nil {
+		panic(fmt.Sprintf("vertical: default config invalid: %v", err)) // a programming error
+	}
+	return c
+}
+
+// Validate checks every field, naming each invalid one, and derives the
+// bucket schemes. It must run before the Config is used.
+func (c *Config) Validate() error {
+	var errs []error
+	positive := func(name string, v float64) {
+		if !(v > 0) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("%s must be positive and finite, got %v", name, v))
+		}
+	}
+	positive("CPUFirstBucket", c.CPUFirstBucket)
+	positive("CPUMaxValue", c.CPUMaxValue)
+	positive("MemoryFirstBucket", c.MemoryFirstBucket)
+	positive("MemoryMaxValue", c.MemoryMaxValue)
+	positive("BucketGrowth", c.BucketGrowth)
+	positive("Epsilon", c.Epsilon)
+	positive("CPUSampleWeight", c.CPUSampleWeight)
+	for name, d := range map[string]time.Duration{"CPUHalfLife": c.CPUHalfLife,
+		"MemoryHalfLife": c.MemoryHalfLife, "MemoryInterval": c.MemoryInterval,
+		"ConfidenceInterval": c.ConfidenceInterval} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %v", name, d))
+		}
+	}
+	if c.MemoryIntervalCount < 1 {
+		errs = append(errs, fmt.Errorf("MemoryIntervalCount must be >= 1, got %d", c.MemoryIntervalCount))
+	}
+	if !(c.OOMBumpUpRatio >= 1) || math.IsInf(c.OOMBumpUpRatio, 0) {
+		errs = append(errs, fmt.Errorf("OOMBumpUpRatio must be >= 1 and finite, got %v", c.OOMBumpUpRatio))
+	}
+	for name, v := range map[string]int64{"OOMMinBumpUpBytes": c.OOMMinBumpUpBytes,
+		"PodMinCPUMillis": c.PodMinCPUMillis, "PodMinMemoryBytes": c.PodMinMemoryBytes} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s must be >= 0, got %d", name, v))
+		}
+	}
+	for name, p := range map[string]float64{"TargetPercentile": c.TargetPercentile,
+		"LowerPercentile": c.LowerPercentile, "UpperPercentile": c.UpperPercentile} {
+		if !(p >= 0 && p <= 1) {
+			errs = append(errs, fmt.Errorf("%s must be in [0, 1], got %v", name, p))
+		}
+	}
+	if !(c.SafetyMargin >= 0) || math.IsInf(c.SafetyMargin, 0) {
+		errs = append(errs, fmt.Errorf("SafetyMargin must be >= 0 and finite, got %v", c.SafetyMargin))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var err error
+	if c.cpu, err = newScheme(c.CPUFirstBucket, c.CPUMaxValue, 1+c.BucketGrowth, c.Epsilon, c.CPUHalfLife); err != nil {
+		return fmt.Errorf("CPU histogram: %w", err)
+	}
+	if c.mem, err = newScheme(c.MemoryFirstBucket, c.MemoryMaxValue, 1+c.BucketGrowth, c.Epsilon, c.MemoryHalfLife); err != nil {
+		return fmt.Errorf("memory histogram: %w", err)
+	}
+	return nil
+}
+
+// scheme is an exponential bucketing (VPA's exponentialHistogramOptions)
+// plus the decay half-life of the histograms that use it.
+type scheme struct {
+	first, ratio, logRatio, eps float64
+	n                           int
+	halfLife                    time.Duration
+	starts                      []float64 // start of every bucket
+}
+
+// maxBuckets is the most buckets a histogram may have: indexes fit a uint8.
+const maxBuckets = 256
+
+func newScheme(first, maxValue, ratio, eps float64, halfLife time.Duration) (scheme, error) {
+	// Same formula as the VPA's NewExponentialHistogramOptions.
+	n := int(math.Ceil(math.Log(maxValue*(ratio-1)/first+1)/math.Log(ratio))) + 1
+	if n < 1 || n > maxBuckets {
+		return scheme{}, fmt.Errorf("bucket count %d out of range [1, %d]", n, maxBuckets)
+	}
+	s := scheme{first: first, ratio: ratio, logRatio: math.Log(ratio), eps: eps, n: n, halfLife: halfLife}
+	s.starts = make([]float64, n)
+	for b := 1; b < n; b++ {
+		s.starts[b] = first * (math.Pow(ratio, float64(b)) - 1) / (ratio - 1)
+	}
+	return s, nil
+}
+
+// bucket returns the bucket of v, exactly as the VPA's FindBucket computes
+// it (same floating-point operations, log(ratio) cached).
+func (s *scheme) bucket(v float64) int {
+	if v < s.first {
+		return 0
+	}
+	b := int(math.Log(v*(s.ratio-1)/s.first+1) / s.logRatio)
+	if b >= s.n || b < 0 {
+		return s.n - 1
+	}
+	return b
+}
