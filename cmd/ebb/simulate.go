@@ -1,12 +1,219 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler/scenario"
+	"github.com/ebb-autoscaler/ebb/recommender/simulate"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// TODO: replaced by the simulate subcommand.
-func runSimulate(_ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "ebb simulate: not implemented yet")
-	return 2
+// simulateOptions are the flags of `ebb simulate`.
+type simulateOptions struct {
+	scenario, trace, spec, summary string
+	request                        string
+	world                          simulate.World
+}
+
+// errMismatch marks a run whose decisions differ from the expectations.
+var errMismatch = errors.New("decisions differ from the expectations")
+
+// runSimulate is `ebb simulate`: -f replays a scenario file, --trace drives
+// the closed-loop world model. Exit 0 ok, 1 expectation mismatch or write
+// failure, 2 bad usage or bad input.
+func runSimulate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := simulateOptions{world: simulate.DefaultWorld()}
+	fs.StringVar(&o.scenario, "f", "", "scenario file (YAML or JSON) to replay")
+	fs.StringVar(&o.trace, "trace", "", "load trace CSV t_seconds,demand_cores for the closed-loop world")
+	fs.StringVar(&o.spec, "spec", "", "autoscaling/v2 HPA spec (or whole HPA) for --trace")
+	fs.StringVar(&o.summary, "summary", "", "write the --trace totals as JSON to this file")
+	fs.StringVar(&o.request, "request", "500m", "pod CPU request")
+	fs.DurationVar(&o.world.Startup, "startup", o.world.Startup, "pod creation to Ready")
+	fs.DurationVar(&o.world.Pending, "pending", o.world.Pending, "pod creation to Running")
+	fs.DurationVar(&o.world.Resolution, "resolution", o.world.Resolution, "metric resolution (scrape interval)")
+	fs.DurationVar(&o.world.Phase, "scrape-phase", o.world.Phase, "first scrape at 0.5s + this")
+	fs.DurationVar(&o.world.SyncPeriod, "sync-period", o.world.SyncPeriod, "autoscaler sync period")
+	fs.DurationVar(&o.world.Duration, "duration", 0, "run length (default: last trace row + 1s)")
+	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
+	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var err error
+	switch {
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.scenario != "" && o.trace == "" && o.spec == "":
+		err = replayFile(o.scenario, stdout)
+	case o.scenario == "" && o.trace != "" && o.spec != "":
+		err = runTrace(o, stdout)
+	default:
+		err = errors.New("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml")
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errMismatch):
+		fmt.Fprintf(stderr, "ebb simulate: %v\n", err)
+		return 1
+	default:
+		fmt.Fprintf(stderr, "ebb simulate: %v\n", err)
+		return 2
+	}
+}
+
+// stepLine is one JSON line of `ebb simulate -f`.
+type stepLine struct {
+	At              string       `json:"at"`
+	CurrentReplicas int32        `json:"currentReplicas"`
+	DesiredReplicas int32        `json:"desiredReplicas"`
+	Recommended     int32        `json:"recommendedReplicas"`
+	Stabilized      int32        `json:"stabilizedReplicas"`
+	Reason          string       `json:"reason"`
+	Message         string       `json:"message,omitempty"`
+	Error           string       `json:"error,omitempty"`
+	Metrics         []metricLine `json:"metrics"`
+	Expected        *int32       `json:"expectedReplicas,omitempty"`
+	ExpectedReason  string       `json:"expectedReason,omitempty"`
+	Match           *bool        `json:"match,omitempty"`
+}
+
+type metricLine struct {
+	Metric      string `json:"metric"`
+	Replicas    *int32 `json:"replicas,omitempty"`
+	Utilization *int32 `json:"utilization,omitempty"`
+	Value       string `json:"value,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+func replayFile(path string, stdout io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read scenario: %w", err)
+	}
+	sc, err := scenario.Decode(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	enc := json.NewEncoder(stdout)
+	var mismatches []error
+	for i, r := range simulate.Replay(sc) {
+		if err := enc.Encode(newStepLine(r)); err != nil {
+			return fmt.Errorf("write step %d: %w", i, err)
+		}
+		if r.Mismatch() {
+			mismatches = append(mismatches, fmt.Errorf("step %d at %v: desired %d (%s), expected %s",
+				i, r.At, r.Decision.Replicas, r.Decision.Reason, expectation(r)))
+		}
+	}
+	if len(mismatches) > 0 {
+		return fmt.Errorf("%s: %w: %w", path, errMismatch, mismatches[0])
+	}
+	return nil
+}
+
+func expectation(r simulate.StepResult) string {
+	s := "any size"
+	if r.Expect != nil {
+		s = fmt.Sprint(*r.Expect)
+	}
+	if r.ExpectReason != "" {
+		s += " (" + r.ExpectReason + ")"
+	}
+	return s
+}
+
+func newStepLine(r simulate.StepResult) stepLine {
+	d := r.Decision
+	l := stepLine{
+		At: r.At.String(), CurrentReplicas: r.CurrentReplicas, DesiredReplicas: d.Replicas,
+		Recommended: d.Recommended, Stabilized: d.Stabilized, Reason: d.Reason, Message: d.Message,
+		Expected: r.Expect, ExpectedReason: r.ExpectReason, Metrics: []metricLine{},
+	}
+	if d.Err != nil {
+		l.Error = d.Err.Error()
+	}
+	if r.Expect != nil || r.ExpectReason != "" {
+		ok := !r.Mismatch()
+		l.Match = &ok
+	}
+	for _, m := range d.Proposal.Metrics {
+		ml := metricLine{Metric: m.Metric.String(), Reason: m.Reason}
+		if m.Err != nil {
+			ml.Error = m.Err.Error()
+		} else {
+			ml.Replicas, ml.Utilization = &m.Replicas, m.Utilization
+			ml.Value = resource.NewMilliQuantity(m.Value, resource.DecimalSI).String()
+		}
+		l.Metrics = append(l.Metrics, ml)
+	}
+	return l
+}
+
+func runTrace(o simulateOptions, stdout io.Writer) error {
+	req, err := resource.ParseQuantity(o.request)
+	if err != nil {
+		return fmt.Errorf("--request: invalid quantity %q: %w", o.request, err)
+	}
+	o.world.Request = req.MilliValue()
+	f, err := os.Open(o.trace)
+	if err != nil {
+		return fmt.Errorf("read trace: %w", err)
+	}
+	defer f.Close()
+	if o.world.Trace, err = simulate.ParseTrace(f); err != nil {
+		return fmt.Errorf("%s: %w", o.trace, err)
+	}
+	data, err := os.ReadFile(o.spec)
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	if o.world.Spec, err = scenario.DecodeSpec(data, o.world.Options.DownscaleStabilization); err != nil {
+		return fmt.Errorf("%s: %w", o.spec, err)
+	}
+	res, err := simulate.Run(o.world)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	writeTraceCSV(&buf, res)
+	if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if o.summary != "" {
+		js, err := json.MarshalIndent(res.Totals, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode summary: %w", err)
+		}
+		if err := os.WriteFile(o.summary, append(js, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeTraceCSV writes one row per sync, then the totals as '#' comments.
+func writeTraceCSV(w io.Writer, res simulate.Result) {
+	fmt.Fprintln(w, "t,desired,ready,utilization")
+	for _, r := range res.Syncs {
+		util := ""
+		if r.Utilization != nil {
+			util = fmt.Sprint(*r.Utilization)
+		}
+		fmt.Fprintf(w, "%g,%d,%d,%s\n", r.T.Seconds(), r.Desired, r.Ready, util)
+	}
+	t := res.Totals
+	fmt.Fprintf(w, "# coreSeconds=%.1f underProvisionedSeconds=%.1f scaleEvents=%d (up %d, down %d)\n",
+		t.CoreSeconds, t.UnderProvisionedSeconds, t.ScaleEvents, t.ScaleUps, t.ScaleDowns)
+	fmt.Fprintf(w, "# demandCoreSeconds=%.1f demandOverRequested=%.3f averagePods=%.2f maxPods=%d syncs=%d seconds=%g\n",
+		t.DemandCoreSeconds, t.DemandOverRequested, t.AveragePods, t.MaxPods, t.Syncs, t.Seconds)
 }

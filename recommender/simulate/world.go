@@ -1,0 +1,130 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+)
+
+// Epoch returns the absolute time of t = 0 in a trace run: the recommender
+// sees Epoch() + t as Observation.Now.
+func Epoch() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+const (
+	tick          = time.Second
+	tickOffset    = 500 * time.Millisecond // ticks happen at k + 0.5 s
+	containerName = "app"
+	initialAge    = time.Hour // initial pods were created and Ready 1h before t = 0
+)
+
+// Point is one trace row: from T on (until the next row) the demand is
+// Demand cores.
+type Point struct {
+	T      time.Duration
+	Demand float64
+}
+
+// World are the parameters of a closed-loop run (simulation-model.md).
+type World struct {
+	Spec       horizontal.Spec
+	Options    horizontal.Options
+	Trace      []Point
+	Request    int64         // pod CPU request in millicores
+	Startup    time.Duration // creation -> Ready
+	Pending    time.Duration // creation -> Running
+	Resolution time.Duration // metric scrape interval
+	Phase      time.Duration // first scrape at 0.5 s + Phase
+	SyncPeriod time.Duration
+	// Duration of the run; 0 means the last row's time + 1 s.
+	Duration time.Duration
+}
+
+// DefaultWorld returns the documented defaults: request 500m, startup 30s,
+// pending 0, resolution 15s, phase 0, sync period 15s, upstream options.
+func DefaultWorld() World {
+	return World{
+		Options: horizontal.DefaultOptions(), Request: 500, Startup: 30 * time.Second,
+		Resolution: 15 * time.Second, SyncPeriod: 15 * time.Second,
+	}
+}
+
+// Validate reports every parameter the world model cannot run with.
+func (w World) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if len(w.Trace) == 0 {
+		bad("trace: no rows")
+	}
+	for i, p := range w.Trace {
+		if i > 0 && p.T <= w.Trace[i-1].T {
+			bad("trace row %d: t_seconds %v not after the previous row's %v", i+1, p.T.Seconds(), w.Trace[i-1].T.Seconds())
+		}
+		if p.Demand < 0 || math.IsNaN(p.Demand) || math.IsInf(p.Demand, 0) {
+			bad("trace row %d: demand_cores %v must be a finite number >= 0", i+1, p.Demand)
+		}
+	}
+	if w.Request <= 0 {
+		bad("request: %dm must be positive", w.Request)
+	}
+	if w.Startup < 0 || w.Pending < 0 || w.Pending > w.Startup {
+		bad("startup %v / pending %v: need 0 <= pending <= startup", w.Startup, w.Pending)
+	}
+	for name, d := range map[string]time.Duration{"resolution": w.Resolution, "sync-period": w.SyncPeriod} {
+		if d < time.Second || d%time.Second != 0 {
+			bad("%s: %v must be a whole number of seconds >= 1s", name, d)
+		}
+	}
+	if w.Phase < 0 || w.Phase%time.Second != 0 || w.Phase >= w.Resolution {
+		bad("scrape phase: %v must be a whole number of seconds in [0, resolution)", w.Phase)
+	}
+	if w.Duration < 0 {
+		bad("duration: %v must not be negative", w.Duration)
+	}
+	for i, m := range w.Spec.Metrics {
+		if !cpuMetric(m) {
+			bad("spec metric %d (%s): the trace world serves only cpu Resource metrics and cpu ContainerResource metrics of container %q", i, m, containerName)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func cpuMetric(m horizontal.MetricSpec) bool {
+	return m.Name == "cpu" && (m.Type == horizontal.ResourceMetric ||
+		m.Type == horizontal.ContainerResourceMetric && m.Container == containerName)
+}
+
+// SyncRow is the state at one sync of the autoscaler.
+type SyncRow struct {
+	T       time.Duration
+	Desired int32
+	Ready   int
+	// Utilization is the utilization the first metric observed, in percent;
+	// nil when it observed none.
+	Utilization *int32
+	Reason      string
+}
+
+// Totals summarize a run (simulation-model.md, Totals).
+type Totals struct {
+	CoreSeconds             float64 `json:"coreSeconds"`
+	UnderProvisionedSeconds float64 `json:"underProvisionedSeconds"`
+	ScaleEvents             int     `json:"scaleEvents"`
+	ScaleUps                int     `json:"scaleUps"`
+	ScaleDowns              int     `json:"scaleDowns"`
+	DemandCoreSeconds       float64 `json:"demandCoreSeconds"`
+	// DemandOverRequested is DemandCoreSeconds / CoreSeconds.
+	DemandOverRequested float64 `json:"demandOverRequested"`
+	AveragePods         float64 `json:"averagePods"`
+	MaxPods             int     `json:"maxPods"`
+	Syncs               int     `json:"syncs"`
+	Seconds             float64 `json:"seconds"`
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Syncs  []SyncRow
+	Totals Totals
+}
