@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -18,7 +19,8 @@ type Sample struct {
 }
 
 // Series is one series of a range query: its labels and samples in time
-// order. NaN points are dropped (missing, not zero).
+// order. NaN points are dropped (missing, not zero); series left without
+// samples are dropped too.
 type Series struct {
 	Labels  map[string]string
 	Samples []Sample
@@ -53,10 +55,11 @@ func (p *Prometheus) rangeQuery(ctx context.Context, promQL string, start, end t
 			return nil, err
 		}
 	}
-	if len(m.series) == 0 {
-		return nil, fmt.Errorf("no series: %w", ErrNoData)
+	series := slices.DeleteFunc(m.series, func(s Series) bool { return len(s.Samples) == 0 })
+	if len(series) == 0 {
+		return nil, fmt.Errorf("no series with samples: %w", ErrNoData)
 	}
-	return m.series, nil
+	return series, nil
 }
 
 func (p *Prometheus) rangeChunk(ctx context.Context, promQL string, r promv1.Range) (model.Value, error) {
