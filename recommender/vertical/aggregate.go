@@ -82,6 +82,10 @@ func (a *Aggregate) Size() int {
 // cores (a bucket end), 0 when empty.
 func (a *Aggregate) CPUPercentile(p float64) float64 { return a.cpu.percentile(&a.cfg.cpu, p) }
 
+// CPUMean returns the decaying mean of the CPU samples in cores (each sample
+// weighted like in the histogram), 0 when empty.
+func (a *Aggregate) CPUMean() float64 { return a.cpu.mean() }
+
 // MemoryPercentile returns the p-th percentile of the memory peaks in bytes.
 func (a *Aggregate) MemoryPercentile(p float64) float64 { return a.mem.percentile(&a.cfg.mem, p) }
 

@@ -38,6 +38,10 @@ type Config struct {
 	// Pod minimums, split evenly across the recommended containers.
 	PodMinCPUMillis   int64
 	PodMinMemoryBytes int64
+	// JointTolerance: under a horizontal CPU utilization target the current
+	// CPU request is kept while the joint recommendation is within this
+	// fraction of it (the HPA's own tolerance, 0.1).
+	JointTolerance float64
 
 	cpu, mem scheme // derived by Validate
 }
@@ -63,6 +67,7 @@ func DefaultConfig() *Config {
 		ConfidenceInterval:  24 * time.Hour,
 		PodMinCPUMillis:     25,
 		PodMinMemoryBytes:   250 << 20,
+		JointTolerance:      0.1,
 	}
 	if err := c.Validate(); err != nil {
 		panic(fmt.Sprintf("vertical: default config invalid: %v", err)) // a programming error
@@ -114,6 +119,9 @@ func (c *Config) Validate() error {
 	if !(c.SafetyMargin >= 0) || math.IsInf(c.SafetyMargin, 0) {
 		errs = append(errs, fmt.Errorf("SafetyMargin must be >= 0 and finite, got %v", c.SafetyMargin))
 	}
+	if !(c.JointTolerance >= 0 && c.JointTolerance < 1) {
+		errs = append(errs, fmt.Errorf("JointTolerance must be in [0, 1), got %v", c.JointTolerance))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -164,4 +172,14 @@ func (s *scheme) bucket(v float64) int {
 		return s.n - 1
 	}
 	return b
+}
+
+// end returns the end of v's bucket (the start of the last bucket for the
+// last one), the value a percentile falling in that bucket reports.
+func (s *scheme) end(v float64) float64 {
+	b := s.bucket(v)
+	if b < s.n-1 {
+		return s.starts[b+1]
+	}
+	return s.starts[b]
 }

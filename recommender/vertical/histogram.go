@@ -25,6 +25,7 @@ const noRef = math.MinInt64
 type histogram[W weight] struct {
 	w     []W     // weights of buckets lo .. lo+len(w)-1, relative to ref
 	total float64 // total weight, relative to ref
+	sum   float64 // sum of weight x value, relative to ref: sum/total is the decaying mean
 	ref   int64   // reference time, Unix nanoseconds; noRef when unset
 	lo    uint8
 }
@@ -38,6 +39,7 @@ func (h *histogram[W]) add(s *scheme, v, wt float64, t int64) {
 	h.grow(b)
 	h.w[b-int(h.lo)] += W(wt)
 	h.total += wt
+	h.sum += wt * v
 }
 
 // subtract removes value v with weight wt decayed to t; weights falling
@@ -45,6 +47,10 @@ func (h *histogram[W]) add(s *scheme, v, wt float64, t int64) {
 func (h *histogram[W]) subtract(s *scheme, v, wt float64, t int64) {
 	wt *= h.decayFactor(s, t)
 	h.total = safeSubtract(h.total, wt, s.eps)
+	h.sum = max(0, h.sum-wt*v)
+	if h.total == 0 {
+		h.sum = 0
+	}
 	b := s.bucket(v) - int(h.lo)
 	if b >= 0 && b < len(h.w) {
 		h.w[b] = W(safeSubtract(float64(h.w[b]), wt, s.eps))
@@ -121,6 +127,7 @@ func (h *histogram[W]) shift(s *scheme, t int64) {
 			h.w[i] *= W(f)
 		}
 		h.total *= f
+		h.sum *= f
 		h.trim(s.eps)
 	}
 	h.ref = ref
@@ -167,6 +174,14 @@ func (h *histogram[W]) percentile(s *scheme, p float64) float64 {
 		return s.starts[b+1]
 	}
 	return s.starts[b]
+}
+
+// mean is the decaying weighted mean of the values added, 0 when empty.
+func (h *histogram[W]) mean() float64 {
+	if h.total <= 0 {
+		return 0
+	}
+	return h.sum / h.total
 }
 
 // size is the bytes this histogram occupies: the struct and the capacity of

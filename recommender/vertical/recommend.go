@@ -50,11 +50,18 @@ type Policy struct {
 	Containers []ContainerPolicy
 	// HorizontalCPUUtilization and HorizontalMemoryUtilization are the
 	// utilization targets (percent) on which the horizontal side scales this
-	// workload, 0 when it does not. For such a resource the recommendation is
-	// per-pod usage / target utilization instead of usage x (1 + margin), so
-	// the two sides do not ratchet (docs/vertical.md).
+	// workload, 0 when it does not. Then, so the two sides do not ratchet
+	// (docs/vertical.md): the CPU target is the mean per-pod usage (rounded
+	// up to its histogram bucket end) / target utilization instead of
+	// p90 x (1 + margin); memory is left to the
+	// horizontal side (listed in HeldByHorizontal).
 	HorizontalCPUUtilization    int32
 	HorizontalMemoryUtilization int32
+	// CurrentRequests are the containers' current requests by name
+	// (optional). Under HorizontalCPUUtilization the CPU target keeps the
+	// current request while mean usage / target utilization stays within
+	// Config.JointTolerance of it: the horizontal side is then in control.
+	CurrentRequests map[string]Amounts
 }
 
 // Validate names every invalid field.
@@ -83,6 +90,11 @@ func (p Policy) Validate() error {
 			if v < 0 {
 				errs = append(errs, fmt.Errorf("containers[%d].%s is negative: %d", i, name, v))
 			}
+		}
+	}
+	for name, r := range p.CurrentRequests {
+		if r.CPUMillis < 0 || r.MemoryBytes < 0 {
+			errs = append(errs, fmt.Errorf("currentRequests[%q] is negative: %+v", name, r))
 		}
 	}
 	for name, u := range map[string]int32{"horizontalCPUUtilization": p.HorizontalCPUUtilization,
@@ -120,6 +132,9 @@ const (
 	BasisUsage Basis = "usage"
 	// BasisHorizontalTarget: usage percentile / horizontal target utilization.
 	BasisHorizontalTarget Basis = "horizontal-target"
+	// BasisHorizontalHeld: the current request, kept because mean usage /
+	// horizontal target utilization is within JointTolerance of it.
+	BasisHorizontalHeld Basis = "horizontal-held"
 )
 
 // Bounds is one resource's recommendation (millicores or bytes).
@@ -139,6 +154,9 @@ type ContainerRecommendation struct {
 	History     time.Duration // first to last CPU sample
 	Samples     int64         // CPU samples
 	Confidence  float64       // history in ConfidenceIntervals (see Aggregate.Confidence)
+	// HeldByHorizontal lists controlled resources left to the horizontal
+	// side (memory when it scales on memory utilization); their Bounds are nil.
+	HeldByHorizontal []Resource
 }
 
 // Recommend computes the recommendation for every container name of one
@@ -180,14 +198,22 @@ func Recommend(states map[string]*Aggregate, p Policy, now time.Time) ([]Contain
 		if controls(cp, CPU) {
 			b := estimate(cfg, a.Confidence(), minCPU, p.HorizontalCPUUtilization, func(q float64) int64 {
 				return amount(a.CPUPercentile(q) * 1000)
-			})
+			}, amount(cfg.cpu.end(a.CPUMean())*1000))
+			if cur := p.CurrentRequests[name].CPUMillis; b.Basis == BasisHorizontalTarget && cur > 0 &&
+				math.Abs(float64(b.Target-cur)) <= cfg.JointTolerance*float64(cur) {
+				b.Target, b.UncappedTarget = cur, cur
+				b.Lower, b.Upper = min(b.Lower, cur), max(b.Upper, cur)
+				b.Basis = BasisHorizontalHeld
+			}
 			clamp(&b, cp.MinAllowed.CPUMillis, cp.MaxAllowed.CPUMillis)
 			r.CPU = &b
 		}
-		if controls(cp, Memory) {
-			b := estimate(cfg, a.Confidence(), minMem, p.HorizontalMemoryUtilization, func(q float64) int64 {
+		if controls(cp, Memory) && p.HorizontalMemoryUtilization > 0 {
+			r.HeldByHorizontal = append(r.HeldByHorizontal, Memory)
+		} else if controls(cp, Memory) {
+			b := estimate(cfg, a.Confidence(), minMem, 0, func(q float64) int64 {
 				return amount(a.MemoryPercentile(q))
-			})
+			}, 0)
 			clamp(&b, cp.MinAllowed.MemoryBytes, cp.MaxAllowed.MemoryBytes)
 			r.Memory = &b
 		}
@@ -201,20 +227,29 @@ func controls(cp ContainerPolicy, r Resource) bool {
 }
 
 // estimate runs the VPA's estimator chain for one resource: percentile ->
-// margin (or division by the horizontal utilization target) -> confidence
-// multiplier on the bounds -> pod minimum.
-func estimate(cfg *Config, confidence float64, minimum int64, hpaUtil int32, pct func(float64) int64) Bounds {
+// margin -> confidence multiplier on the bounds -> pod minimum. With a
+// horizontal utilization target hpaUtil (percent) the target is mean (the
+// decaying mean usage rounded up to its bucket end, which gives the loop
+// hysteresis) / (hpaUtil/100) and the bounds the percentiles / (hpaUtil/100),
+// without margin (docs/vertical.md, "Joint with horizontal").
+func estimate(cfg *Config, confidence float64, minimum int64, hpaUtil int32, pct func(float64) int64, mean int64) Bounds {
 	grow := func(base int64) int64 { return base + scale(base, cfg.SafetyMargin) }
 	basis := BasisUsage
+	target := int64(0)
 	if hpaUtil > 0 {
 		grow = func(base int64) int64 { return scale(base, 100/float64(hpaUtil)) }
 		basis = BasisHorizontalTarget
+		target = grow(mean)
+	} else {
+		target = grow(pct(cfg.TargetPercentile))
 	}
-	target := grow(pct(cfg.TargetPercentile))
 	lower := grow(pct(cfg.LowerPercentile))
 	upper := grow(pct(cfg.UpperPercentile))
 	upper = scale(upper, math.Pow(1+1/confidence, 1))
 	lower = scale(lower, math.Pow(1+0.001/confidence, -2))
+	if hpaUtil > 0 { // the mean may lie outside the percentile bounds
+		lower, upper = min(lower, target), max(upper, target)
+	}
 	b := Bounds{Target: max(target, minimum), Lower: max(lower, minimum), Upper: max(upper, minimum), Basis: basis}
 	b.UncappedTarget = b.Target
 	return b

@@ -98,16 +98,16 @@ func TestEstimatorChain(t *testing.T) {
 		{name: "confidence 1 (one day): upper x2, lower x(1.001)^-2",
 			confidence: 1,
 			want:       Bounds{Target: 3611, Lower: 3603, Upper: 7222, UncappedTarget: 3611, Basis: BasisUsage}},
-		{name: "horizontal target 60%: usage / 0.6 instead of the margin",
+		{name: "horizontal target 60%: mean / 0.6 for the target, percentiles / 0.6 for the bounds",
 			confidence: 1e18, hpa: 60,
-			want: Bounds{Target: 5233, Lower: 5233, Upper: 5233, UncappedTarget: 5233, Basis: BasisHorizontalTarget}},
+			want: Bounds{Target: 5000, Lower: 5000, Upper: 5233, UncappedTarget: 5000, Basis: BasisHorizontalTarget}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *cfg
 			if tc.cfg != nil {
 				c = tc.cfg(c)
 			}
-			got := estimate(&c, tc.confidence, tc.minimum, tc.hpa, const3140)
+			got := estimate(&c, tc.confidence, tc.minimum, tc.hpa, const3140, 3000)
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("estimate (-want +got):\n%s", d)
 			}
