@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/scenario"
 	"github.com/ebb-autoscaler/ebb/recommender/simulate"
@@ -58,16 +59,15 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	default:
 		err = errors.New("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml")
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return 0
-	case errors.Is(err, errMismatch):
-		fmt.Fprintf(stderr, "ebb simulate: %v\n", err)
-		return 1
-	default:
-		fmt.Fprintf(stderr, "ebb simulate: %v\n", err)
-		return 2
 	}
+	// One line, whatever the error joins.
+	fmt.Fprintf(stderr, "ebb simulate: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if errors.Is(err, errMismatch) {
+		return 1
+	}
+	return 2
 }
 
 // stepLine is one JSON line of `ebb simulate -f`.
