@@ -1,0 +1,133 @@
+package autoscaler
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+)
+
+// metrics are the loop's Prometheus metrics (docs/metrics.md); the source
+// metrics (ebb_source_*) belong to metricsource.
+type metrics struct {
+	current       *prometheus.GaugeVec
+	recommended   *prometheus.GaugeVec
+	desired       *prometheus.GaugeVec
+	applied       *prometheus.GaugeVec
+	metricValue   *prometheus.GaugeVec
+	metricTarget  *prometheus.GaugeVec
+	reason        *prometheus.GaugeVec
+	stabilized    *prometheus.CounterVec
+	actuations    *prometheus.CounterVec
+	missing       *prometheus.CounterVec
+	loopDuration  prometheus.Histogram
+	policyReloads *prometheus.CounterVec
+	leader        prometheus.Gauge
+
+	mu sync.Mutex
+	// reasons seen per target, so old reasons drop to 0.
+	reasons map[string]map[string]bool
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	target := []string{"namespace", "target"}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return f.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, append(append([]string{}, target...), labels...))
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(append([]string{}, target...), labels...))
+	}
+	return &metrics{
+		current:      gauge("ebb_current_replicas", "scale.spec.replicas read this pass."),
+		recommended:  gauge("ebb_recommended_replicas", "Replicas proposed by the horizontal recommender, before stabilization and limits."),
+		desired:      gauge("ebb_desired_replicas", "Replicas after stabilization and behavior limits."),
+		applied:      gauge("ebb_applied_replicas", "Last replicas written; dry_run=\"true\": accepted by the API server with DryRun=All.", "dry_run"),
+		metricValue:  gauge("ebb_metric_value", "Observed metric value (utilization percent for Utilization targets, else the value in units).", "metric"),
+		metricTarget: gauge("ebb_metric_target", "Target of the metric, in the unit of ebb_metric_value.", "metric"),
+		reason:       gauge("ebb_decision_reason", "1 for the reason of the last decision, 0 for reasons seen before.", "reason"),
+		stabilized:   counter("ebb_stabilized_total", "Passes where a stabilization window held the recommendation.", "direction"),
+		actuations:   counter("ebb_actuations_total", "Scale patches by result (success, conflict, error).", "result", "dry_run"),
+		missing:      counter("ebb_missing_metrics_total", "Passes that held the scale because metrics were missing."),
+		loopDuration: f.NewHistogram(prometheus.HistogramOpts{Name: "ebb_loop_duration_seconds",
+			Help: "Duration of one pass over all targets.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		policyReloads: f.NewCounterVec(prometheus.CounterOpts{Name: "ebb_policy_reloads_total",
+			Help: "Policy file reloads by result (success, invalid)."}, []string{"result"}),
+		leader:  f.NewGauge(prometheus.GaugeOpts{Name: "ebb_leader", Help: "1 on the replica holding the lease."}),
+		reasons: map[string]map[string]bool{},
+	}
+}
+
+// observe records one decision of t.
+func (m *metrics) observe(t Target, current int32, d horizontal.Decision, desired int32) {
+	ns, key := t.Namespace, t.Key()
+	m.current.WithLabelValues(ns, key).Set(float64(current))
+	m.desired.WithLabelValues(ns, key).Set(float64(desired))
+	if d.Proposal.Invalid {
+		m.recommended.DeleteLabelValues(ns, key)
+	} else {
+		m.recommended.WithLabelValues(ns, key).Set(float64(d.Recommended))
+	}
+	switch d.AbleToScaleReason {
+	case horizontal.ReasonScaleUpStabilized:
+		m.stabilized.WithLabelValues(ns, key, "up").Inc()
+	case horizontal.ReasonScaleDownStabilized:
+		m.stabilized.WithLabelValues(ns, key, "down").Inc()
+	}
+	for _, mp := range d.Proposal.Metrics {
+		m.observeMetric(ns, key, mp)
+	}
+	m.setReason(ns, key, d.Reason)
+}
+
+func (m *metrics) observeMetric(ns, key string, mp horizontal.MetricProposal) {
+	name := mp.Metric.String()
+	tgt := mp.Metric.Target
+	var target float64
+	switch tgt.Type {
+	case horizontal.UtilizationTarget:
+		target = float64(tgt.Utilization)
+	case horizontal.ValueTarget:
+		target = float64(tgt.Value) / 1000
+	default:
+		target = float64(tgt.AverageValue) / 1000
+	}
+	m.metricTarget.WithLabelValues(ns, key, name).Set(target)
+	if mp.Err != nil {
+		m.metricValue.DeleteLabelValues(ns, key, name) // missing is not zero
+		return
+	}
+	v := float64(mp.Value) / 1000
+	if tgt.Type == horizontal.UtilizationTarget && mp.Utilization != nil {
+		v = float64(*mp.Utilization)
+	}
+	m.metricValue.WithLabelValues(ns, key, name).Set(v)
+}
+
+func (m *metrics) setReason(ns, key, reason string) {
+	if reason == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := m.reasons[ns+"/"+key]
+	if seen == nil {
+		seen = map[string]bool{}
+		m.reasons[ns+"/"+key] = seen
+	}
+	seen[reason] = true
+	for r := range seen {
+		v := 0.0
+		if r == reason {
+			v = 1
+		}
+		m.reason.WithLabelValues(ns, key, r).Set(v)
+	}
+}
+
+// PolicyReloaded counts a policy reload; result is "success" or "invalid".
+func (l *Loop) PolicyReloaded(result string) {
+	l.m.policyReloads.WithLabelValues(result).Inc()
+}

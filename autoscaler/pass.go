@@ -1,0 +1,193 @@
+package autoscaler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+)
+
+// pass holds what one pass reads once and shares between its targets: the
+// namespace's metrics-server usage (one list), PromQL results by query
+// (each distinct query once), and the HPAs' targets.
+type pass struct {
+	now  time.Time
+	cfg  Config
+	loop *Loop
+
+	usage     map[string]*metricsource.PodUsage
+	usageErr  error
+	usageRead bool
+	podValues map[string]podValuesResult
+	scalars   map[string]scalarResult
+	// hpaTargets maps "<group>/<Kind>/<name>" to the name of an HPA that
+	// targets it.
+	hpaTargets map[string]string
+}
+
+type podValuesResult struct {
+	v   metricsource.PodValues
+	err error
+}
+
+type scalarResult struct {
+	v   float64
+	err error
+}
+
+func newPass(l *Loop, cfg Config, now time.Time) *pass {
+	return &pass{
+		now:       now,
+		cfg:       cfg,
+		loop:      l,
+		podValues: map[string]podValuesResult{},
+		scalars:   map[string]scalarResult{},
+	}
+}
+
+// podUsage lists the namespace's pod usage on first use and returns the
+// same result to every later caller of this pass.
+func (p *pass) podUsage(ctx context.Context) (map[string]*metricsource.PodUsage, error) {
+	if p.usageRead {
+		return p.usage, p.usageErr
+	}
+	p.usageRead = true
+	src := p.loop.o.Usage
+	if src == nil {
+		p.usageErr = fmt.Errorf("metrics-server: %w", errNoSource)
+		return nil, p.usageErr
+	}
+	list, err := src.PodUsage(ctx, p.loop.o.Namespace, labels.Everything())
+	if err != nil {
+		p.usageErr = fmt.Errorf("list pod usage in namespace %s: %w", p.loop.o.Namespace, err)
+		return nil, p.usageErr
+	}
+	p.usage = make(map[string]*metricsource.PodUsage, len(list))
+	for i := range list {
+		p.usage[list[i].Name] = &list[i]
+	}
+	return p.usage, nil
+}
+
+func (p *pass) queryPodValues(ctx context.Context, q string) (metricsource.PodValues, error) {
+	if r, ok := p.podValues[q]; ok {
+		return r.v, r.err
+	}
+	var r podValuesResult
+	if p.loop.o.PodValues == nil {
+		r.err = fmt.Errorf("prometheus: %w", errNoSource)
+	} else {
+		r.v, r.err = p.loop.o.PodValues.PodValues(ctx, q, p.now)
+	}
+	p.podValues[q] = r
+	return r.v, r.err
+}
+
+func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
+	if r, ok := p.scalars[q]; ok {
+		return r.v, r.err
+	}
+	var r scalarResult
+	if p.loop.o.Scalars == nil {
+		r.err = fmt.Errorf("prometheus: %w", errNoSource)
+	} else {
+		r.v, r.err = p.loop.o.Scalars.Scalar(ctx, q, p.now)
+	}
+	p.scalars[q] = r
+	return r.v, r.err
+}
+
+// hpaConflict returns the name of an HPA of the namespace that targets t,
+// or "". The HPA list is read once per pass.
+func (p *pass) hpaConflict(t Target, gk schema.GroupKind) (string, error) {
+	if p.loop.o.HPAs == nil {
+		return "", nil
+	}
+	if p.hpaTargets == nil {
+		hpas, err := p.loop.o.HPAs.HorizontalPodAutoscalers(p.loop.o.Namespace).List(labels.Everything())
+		if err != nil {
+			return "", fmt.Errorf("list horizontalpodautoscalers: %w", err)
+		}
+		p.hpaTargets = make(map[string]string, len(hpas))
+		for _, h := range hpas {
+			ref := h.Spec.ScaleTargetRef
+			gv, err := schema.ParseGroupVersion(ref.APIVersion)
+			if err != nil {
+				continue // the API server rejects such HPAs; nothing to match
+			}
+			p.hpaTargets[gv.Group+"/"+ref.Kind+"/"+ref.Name] = h.Name
+		}
+	}
+	return p.hpaTargets[gk.Group+"/"+gk.Kind+"/"+t.Ref.Name], nil
+}
+
+// observeMetrics fetches every metric of t for the pods in pods.
+func (p *pass) observeMetrics(ctx context.Context, t Target, vars metricsource.QueryVars, pods []horizontal.Pod) []horizontal.MetricValues {
+	out := make([]horizontal.MetricValues, len(t.Spec.Metrics))
+	for i, ms := range t.Spec.Metrics {
+		out[i] = p.observeMetric(ctx, t, ms, vars, pods)
+	}
+	return out
+}
+
+// query renders the PromQL template of metric ms for t.
+func query(t Target, ms horizontal.MetricSpec, vars metricsource.QueryVars) (string, error) {
+	tmpl, ok := t.Queries[ms.Name]
+	if !ok {
+		return "", fmt.Errorf("metric %s: no query in the policy's queries", ms)
+	}
+	q, err := metricsource.RenderQuery(tmpl, vars)
+	if err != nil {
+		return "", fmt.Errorf("metric %s: %w", ms, err)
+	}
+	return q, nil
+}
+
+func (p *pass) observeMetric(ctx context.Context, t Target, ms horizontal.MetricSpec, vars metricsource.QueryVars, pods []horizontal.Pod) horizontal.MetricValues {
+	var mv horizontal.MetricValues
+	switch ms.Type {
+	case horizontal.ResourceMetric, horizontal.ContainerResourceMetric:
+		usage, err := p.podUsage(ctx)
+		if err == nil {
+			mv.PodValues, err = resourceSamples(usage, pods, ms.Name, ms.Container)
+		}
+		mv.Err = err
+	case horizontal.PodsMetric:
+		q, err := query(t, ms, vars)
+		if err != nil {
+			mv.Err = err
+			break
+		}
+		v, err := p.queryPodValues(ctx, q)
+		if err == nil {
+			mv.PodValues, err = podValueSamples(v, pods, p.now)
+		}
+		mv.Err = wrapQuery(q, err)
+	case horizontal.ObjectMetric, horizontal.ExternalMetric:
+		q, err := query(t, ms, vars)
+		if err != nil {
+			mv.Err = err
+			break
+		}
+		f, err := p.queryScalar(ctx, q)
+		if err == nil {
+			mv.Value, err = toMilli(f)
+		}
+		mv.Err = wrapQuery(q, err)
+	default:
+		mv.Err = fmt.Errorf("metric %s: unknown type %q", ms, ms.Type)
+	}
+	return mv
+}
+
+func wrapQuery(q string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("query %q: %w", q, err)
+}
