@@ -1,0 +1,133 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/ebb-autoscaler/ebb/e2e/cluster"
+)
+
+// EbbOptions is how a test runs ebb. The flags are the contract of
+// `ebb run`: --kubeconfig, --namespace, --policy, --metrics-addr,
+// --leader-elect.
+type EbbOptions struct {
+	Bin         string // path of the ebb binary (env EBB_BIN in the suite)
+	Name        string // log file name, e.g. "ebb-scaleup"; must be unique per run dir
+	Kubeconfig  string // the namespace-scoped kubeconfig
+	Namespace   string
+	Policy      string // policy file path
+	LeaderElect bool
+	ExtraArgs   []string
+	LogDir      string
+}
+
+// Validate names every missing field.
+func (o EbbOptions) Validate() error {
+	var errs []error
+	for name, v := range map[string]string{"Bin": o.Bin, "Name": o.Name, "Kubeconfig": o.Kubeconfig,
+		"Namespace": o.Namespace, "Policy": o.Policy, "LogDir": o.LogDir} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("EbbOptions.%s is empty", name))
+		}
+	}
+	if o.Bin != "" {
+		if _, err := os.Stat(o.Bin); err != nil {
+			errs = append(errs, fmt.Errorf("EbbOptions.Bin %q: %w (run `make build`)", o.Bin, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ebb is a running `ebb run` process.
+type Ebb struct {
+	*cluster.Process
+	MetricsAddr string // 127.0.0.1:<port> of its /metrics
+}
+
+// StartEbb runs `ebb run` as a real process on a free metrics port and
+// registers it as a Prometheus scrape target when register is true.
+func (e *Env) StartEbb(o EbbOptions, register bool) (*Ebb, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid ebb options: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	args := []string{"run", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace,
+		"--policy", o.Policy, "--metrics-addr", addr}
+	if o.LeaderElect {
+		args = append(args, "--leader-elect")
+	}
+	args = append(args, o.ExtraArgs...)
+	p, err := cluster.StartProcess(o.Name, o.Bin, args, o.LogDir, true)
+	if err != nil {
+		return nil, err
+	}
+	if register {
+		if err := e.Cluster.SetScrapeTargets(cluster.JobEbb, []string{addr}); err != nil {
+			return nil, errors.Join(err, p.Kill())
+		}
+	}
+	return &Ebb{Process: p, MetricsAddr: addr}, nil
+}
+
+// WaitMetrics waits until ebb's /metrics answers 200; on failure the error
+// carries the tail of ebb's log.
+func (b *Ebb) WaitMetrics(ctx context.Context, timeout time.Duration) error {
+	err := Eventually(ctx, "ebb /metrics", timeout, 200*time.Millisecond, func(ctx context.Context) error {
+		if !b.Alive() {
+			return errors.New("ebb exited")
+		}
+		_, err := HTTPGet(ctx, "http://"+b.MetricsAddr+"/metrics")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n--- last lines of %s:\n%s", err, b.Log, b.LogTail(30))
+	}
+	return nil
+}
+
+// Logs returns ebb's whole log so far.
+func (b *Ebb) Logs() string {
+	data, err := os.ReadFile(b.Log)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return string(data)
+}
+
+// Terminate stops ebb with SIGTERM (SIGKILL after grace).
+func (b *Ebb) Terminate(grace time.Duration) error { return b.Stop(grace) }
+
+// EbbReport runs `ebb report` once with the same identity and policy and
+// returns its standard output (and standard error on failure).
+func EbbReport(ctx context.Context, o EbbOptions, extra ...string) (string, error) {
+	args := append([]string{"report", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--policy", o.Policy}, extra...)
+	cmd := exec.CommandContext(ctx, o.Bin, args...)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), fmt.Errorf("ebb report: %w: %s", err, ee.Stderr)
+		}
+		return string(out), fmt.Errorf("ebb report: %w", err)
+	}
+	return string(out), nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

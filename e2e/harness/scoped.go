@@ -1,0 +1,83 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
+)
+
+// EbbServiceAccount is the identity ebb runs with in a test namespace.
+const EbbServiceAccount = "ebb"
+
+// ReadRole reads the Role ebb ships (deploy/kustomize/role.yaml): the first
+// YAML document of kind Role in the file.
+func ReadRole(path string) (*rbacv1.Role, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read ebb's Role (written by the deploy/ owner): %w", err)
+	}
+	for _, doc := range bytes.Split(data, []byte("\n---")) {
+		var r rbacv1.Role
+		if err := yaml.Unmarshal(doc, &r); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", path, err)
+		}
+		if r.Kind == "Role" {
+			return &r, nil
+		}
+	}
+	return nil, fmt.Errorf("%s holds no document of kind Role", path)
+}
+
+// ScopedKubeconfig creates ServiceAccount "ebb" in ns, the Role from rolePath
+// (its namespace replaced by ns), a RoleBinding of the two, requests a token
+// for the ServiceAccount (valid 2 h) and writes a kubeconfig using it to
+// dir/ebb-<ns>.kubeconfig, whose path it returns. The identity has no
+// cluster-scoped permission at all.
+func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (string, error) {
+	role, err := ReadRole(rolePath)
+	if err != nil {
+		return "", err
+	}
+	role.Namespace, role.ResourceVersion, role.UID = ns, "", ""
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: EbbServiceAccount, Namespace: ns}}
+	if _, err := e.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		return "", fmt.Errorf("create serviceaccount %s/%s: %w", ns, sa.Name, err)
+	}
+	if _, err := e.Kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return "", fmt.Errorf("create role %s/%s from %s: %w", ns, role.Name, rolePath, err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: EbbServiceAccount, Namespace: ns}},
+	}
+	if _, err := e.Kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		return "", fmt.Errorf("create rolebinding %s/%s: %w", ns, rb.Name, err)
+	}
+	exp := int64(7200)
+	tr, err := e.Kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, EbbServiceAccount,
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("request token for %s/%s: %w", ns, EbbServiceAccount, err)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["e2e"] = &clientcmdapi.Cluster{Server: e.Cluster.Server(), CertificateAuthority: e.Cluster.CAFile()}
+	cfg.AuthInfos["ebb"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["e2e"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "ebb", Namespace: ns}
+	cfg.CurrentContext = "e2e"
+	path := filepath.Join(dir, "ebb-"+ns+".kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("write scoped kubeconfig: %w", err)
+	}
+	return path, nil
+}
