@@ -19,6 +19,8 @@ const (
 // Compiled is a validated policy with every default applied, in the form the
 // control loop uses directly.
 type Compiled struct {
+	// Hash is the hex SHA-256 of the file it was loaded from (Load only).
+	Hash       string
 	SyncPeriod time.Duration
 	// Prometheus is nil when the policy has no prometheus section.
 	Prometheus *PrometheusConfig
@@ -90,7 +92,12 @@ func Load(data []byte) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.Compile()
+	c, err := p.Compile()
+	if err != nil {
+		return nil, err
+	}
+	c.Hash = hash(data)
+	return c, nil
 }
 
 // options resolves the controller options of the defaults section.
