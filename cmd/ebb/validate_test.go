@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestValidateCommand(t *testing.T) {
+	dir := t.TempDir()
+	put := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	example := filepath.Join("..", "..", "autoscaler", "policy", "testdata", "example.yaml")
+	broken := put("broken.yaml", `
+defaults: {mode: fast, tolerance: -1}
+targets:
+- scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  horizontal: {maxReplicas: 0}
+`)
+	unknown := put("unknown.yaml", "targets: []\nextra: 1\n")
+	dup := put("dup.yaml", "targets: []\ntargets: []\n")
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr []string // lines
+	}{
+		{name: "valid example", args: []string{"-f", example}, wantCode: 0,
+			wantStdout: example + ": ok (3 targets)\n"},
+		{name: "every problem, one per line", args: []string{"-f", broken}, wantCode: 2, wantStderr: []string{
+			broken + `: defaults.mode: invalid value "fast": must be off, dry-run or apply`,
+			broken + `: defaults.tolerance: invalid value -1: must be a number greater than or equal to 0`,
+			broken + `: targets[0] Deployment/web: targets[0].horizontal.maxReplicas: must be set and greater than 0`,
+			broken + `: invalid (3 problems)`,
+		}},
+		{name: "unknown field", args: []string{"-f", unknown}, wantCode: 2, wantStderr: []string{
+			unknown + `: extra: unknown field "extra"`,
+			unknown + `: invalid (1 problem)`,
+		}},
+		{name: "multi-line YAML error folded onto one line", args: []string{"-f", dup}, wantCode: 2, wantStderr: []string{
+			dup + `: policy is not valid YAML: yaml: unmarshal errors: line 2: key "targets" already set in map`,
+			dup + `: invalid (1 problem)`,
+		}},
+		{name: "several files, one bad", args: []string{"-f", example, broken}, wantCode: 2,
+			wantStdout: example + ": ok (3 targets)\n"},
+		{name: "missing file", args: []string{"-f", filepath.Join(dir, "nope.yaml")}, wantCode: 2, wantStderr: []string{
+			filepath.Join(dir, "nope.yaml") + ": open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory",
+		}},
+		{name: "no file", args: nil, wantCode: 2},
+		{name: "bad flag", args: []string{"--nope"}, wantCode: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runValidate(tc.args, &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
+			}
+			if d := cmp.Diff(tc.wantStdout, stdout.String()); d != "" {
+				t.Errorf("stdout (-want +got):\n%s", d)
+			}
+			if tc.wantStderr != nil {
+				got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+				if d := cmp.Diff(tc.wantStderr, got); d != "" {
+					t.Errorf("stderr lines (-want +got):\n%s", d)
+				}
+			} else if tc.wantCode != 0 && stderr.Len() == 0 {
+				t.Error("stderr is empty, want a message")
+			}
+		})
+	}
+}
+
+func TestValidateDispatch(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	example := filepath.Join("..", "..", "autoscaler", "policy", "testdata", "example.yaml")
+	if code := run([]string{"validate", "-f", example}, &stdout, &stderr); code != 0 {
+		t.Fatalf("ebb validate exit %d, stderr %s", code, stderr.String())
+	}
+	if !strings.HasSuffix(stdout.String(), ": ok (3 targets)\n") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+}
