@@ -61,6 +61,28 @@ func TestRun(t *testing.T) {
 				DemandCoreSeconds: 1.5 * 91, DemandOverRequested: 1.5 * 91 / 242, AveragePods: 242.0 / 91, MaxPods: 3, Syncs: 6, Seconds: 91},
 		},
 		{
+			// The shipped step trace, first 5 minutes, hand-checked: 1 core on
+			// 2 pods of 500m is 100 % against 70 % -> 3 pods (Ready at 45.5);
+			// 4 cores from 120 s reach the metrics at 150 s: 266 % asks for
+			// 12, the default scale-up policy allows 3+4=7, then 12 at 165 s.
+			// Pods: 2 on [0,15.5), 3 on [15.5,150.5), 7 on [150.5,165.5),
+			// 12 on [165.5,300): 15.5+202.5+52.5+807 = 1077.5 core-seconds.
+			// Under-provisioned from 120 s until 12 pods are Ready at 195.5 s.
+			name: "step trace totals by hand",
+			world: func(w *World) {
+				w.Spec = cpuSpec(2, 20, 70)
+				w.Spec.Behavior = &horizontal.Behavior{ScaleUp: horizontal.DefaultScaleUpRules(),
+					ScaleDown: horizontal.DefaultScaleDownRules(5 * time.Minute)}
+				w.Trace, w.Duration = []Point{{0, 1}, {120 * time.Second, 4}}, 300*time.Second
+			},
+			rows: []row{{15, 3, 2, i32(100)}, {30, 3, 2, i32(100)}, {45, 3, 2, i32(100)}, {60, 3, 3, i32(100)},
+				{75, 3, 3, i32(66)}, {90, 3, 3, i32(66)}, {105, 3, 3, i32(66)}, {120, 3, 3, i32(66)},
+				{135, 3, 3, i32(73)}, {150, 7, 3, i32(266)}, {165, 12, 3, i32(266)}, {180, 12, 3, i32(266)},
+				{195, 12, 7, i32(266)}, {210, 12, 12, i32(114)}, {225, 12, 12, i32(66)}},
+			want: Totals{CoreSeconds: 1077.5, UnderProvisionedSeconds: 75.5, ScaleEvents: 3, ScaleUps: 3,
+				DemandCoreSeconds: 840, DemandOverRequested: 840 / 1077.5, AveragePods: 2155.0 / 300, MaxPods: 12, Syncs: 19, Seconds: 300},
+		},
+		{
 			name: "demand drop scales down after the stabilization window",
 			world: func(w *World) {
 				w.Spec, w.Trace, w.Request = cpuSpec(1, 10, 50), []Point{{0, 1.5}, {100 * time.Second, 0.1}, {300 * time.Second, 0.1}}, 1000
