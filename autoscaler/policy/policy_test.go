@@ -219,3 +219,28 @@ func TestParseTypeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsExample keeps the full example of docs/policy.md identical to
+// testdata/example.yaml (minus its leading comment) and so valid.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Full example")
+	if !ok {
+		t.Fatal(`docs/policy.md has no "## Full example" section`)
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```\n")
+	if !ok || !ok2 {
+		t.Fatal("docs/policy.md: no yaml block in the full example")
+	}
+	example := string(readExample(t))
+	for strings.HasPrefix(example, "#") {
+		_, example, _ = strings.Cut(example, "\n")
+	}
+	if d := cmp.Diff(example, block); d != "" {
+		t.Errorf("docs/policy.md example differs from testdata/example.yaml (-example +docs):\n%s", d)
+	}
+}
