@@ -3,7 +3,6 @@ package simulate
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
@@ -18,6 +17,10 @@ const (
 	tickOffset    = 500 * time.Millisecond // ticks happen at k + 0.5 s
 	containerName = "app"
 	initialAge    = time.Hour // initial pods were created and Ready 1h before t = 0
+	// Bounds that keep a run finite and its arithmetic exact.
+	maxRunLength = 30 * 24 * time.Hour
+	maxPods      = 10000
+	maxDemand    = 1e6 // cores
 )
 
 // Point is one trace row: from T on (until the next row) the demand is
@@ -62,8 +65,8 @@ func (w World) Validate() error {
 		if i > 0 && p.T <= w.Trace[i-1].T {
 			bad("trace row %d: t_seconds %v not after the previous row's %v", i+1, p.T.Seconds(), w.Trace[i-1].T.Seconds())
 		}
-		if p.Demand < 0 || math.IsNaN(p.Demand) || math.IsInf(p.Demand, 0) {
-			bad("trace row %d: demand_cores %v must be a finite number >= 0", i+1, p.Demand)
+		if !(p.Demand >= 0 && p.Demand <= maxDemand) {
+			bad("trace row %d: demand_cores %v must be a number in [0, %g]", i+1, p.Demand, maxDemand)
 		}
 	}
 	if w.Request <= 0 {
@@ -80,8 +83,14 @@ func (w World) Validate() error {
 	if w.Phase < 0 || w.Phase%time.Second != 0 || w.Phase >= w.Resolution {
 		bad("scrape phase: %v must be a whole number of seconds in [0, resolution)", w.Phase)
 	}
-	if w.Duration < 0 {
-		bad("duration: %v must not be negative", w.Duration)
+	if w.Duration < 0 || w.Duration > maxRunLength {
+		bad("duration: %v must be in [0, %v]", w.Duration, maxRunLength)
+	}
+	if n := len(w.Trace); n > 0 && w.Duration == 0 && w.Trace[n-1].T >= maxRunLength {
+		bad("trace: last row at %vs: a run may last at most %v", w.Trace[n-1].T.Seconds(), maxRunLength)
+	}
+	if w.Spec.MaxReplicas > maxPods || w.Spec.MinReplicas < 1 {
+		bad("spec: replicas %d..%d: the trace world runs 1..%d pods", w.Spec.MinReplicas, w.Spec.MaxReplicas, maxPods)
 	}
 	for i, m := range w.Spec.Metrics {
 		if !cpuMetric(m) {

@@ -150,6 +150,9 @@ func TestWorldValidate(t *testing.T) {
 		{"fractional resolution", func(w *World) { w.Resolution = 1500 * time.Millisecond }, "resolution: 1.5s"},
 		{"pending after startup", func(w *World) { w.Pending = time.Minute }, "pending 1m0s"},
 		{"zero request", func(w *World) { w.Request = 0 }, "request: 0m"},
+		{"too long", func(w *World) { w.Trace = []Point{{0, 1}, {1e9 * time.Second, 1}} }, "a run may last at most"},
+		{"too many pods", func(w *World) { w.Spec.MaxReplicas = 1e6 }, "runs 1..10000 pods"},
+		{"huge demand", func(w *World) { w.Trace = []Point{{0, 1e300}} }, "demand_cores 1e+300"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
