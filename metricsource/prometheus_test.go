@@ -96,7 +96,7 @@ const (
 
 func standardResponses() map[string]promResponse {
 	return map[string]promResponse{
-		qPods: {body: vectorBody(`{"metric":{"pod":"web-1"},"value":[1700000000,"1.5"]},{"metric":{"pod":"web-2"},"value":[1700000000,"0"]}`)},
+		qPods:   {body: vectorBody(`{"metric":{"pod":"web-1"},"value":[1700000000,"1.5"]},{"metric":{"pod":"web-2"},"value":[1700000000,"0"]}`)},
 		qScalar: {body: `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"42"]}}`},
 		qOne:    {body: vectorBody(`{"metric":{},"value":[1700000000,"7.25"]}`)},
 		qEmpty:  {body: vectorBody(``)},
