@@ -98,46 +98,64 @@ func Convert(spec autoscalingv2.HorizontalPodAutoscalerSpec, downscaleStabilizat
 	return out, nil
 }
 
+// sourceTypes lists the metric source types with their field names, in the
+// order of the API.
+func sourceTypes(m autoscalingv2.MetricSpec) []struct {
+	typ   autoscalingv2.MetricSourceType
+	field string
+	set   bool
+} {
+	return []struct {
+		typ   autoscalingv2.MetricSourceType
+		field string
+		set   bool
+	}{
+		{autoscalingv2.ResourceMetricSourceType, "resource", m.Resource != nil},
+		{autoscalingv2.ContainerResourceMetricSourceType, "containerResource", m.ContainerResource != nil},
+		{autoscalingv2.PodsMetricSourceType, "pods", m.Pods != nil},
+		{autoscalingv2.ObjectMetricSourceType, "object", m.Object != nil},
+		{autoscalingv2.ExternalMetricSourceType, "external", m.External != nil},
+	}
+}
+
+// checkSource reports a missing or unknown type, a source other than the
+// type's that is set, and the type's source missing. It returns the type's
+// field name and whether the metric can be converted.
+func checkSource(m autoscalingv2.MetricSpec, path string, errs *problems) (string, bool) {
+	if m.Type == "" {
+		errs.required(path+".type", "must specify a metric source type")
+		return "", false
+	}
+	field, own := "", false
+	for _, s := range sourceTypes(m) {
+		switch {
+		case s.typ == m.Type:
+			field, own = s.field, s.set
+		case s.set:
+			errs.required(path+"."+s.field, fmt.Sprintf("must populate the given metric source only (type is %s)", m.Type))
+		}
+	}
+	if field == "" {
+		errs.invalid(path+".type", fmt.Sprintf("%q", m.Type),
+			"supported values: Resource, ContainerResource, Pods, Object, External")
+		return "", false
+	}
+	if !own {
+		errs.required(path+"."+field, "must populate information for the given metric source")
+		return "", false
+	}
+	return field, true
+}
+
 // convertMetric validates one metric: exactly its own source is set, and the
 // source's fields and target are valid.
 func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (horizontal.MetricSpec, bool) {
-	set := map[autoscalingv2.MetricSourceType]bool{
-		autoscalingv2.ResourceMetricSourceType:          m.Resource != nil,
-		autoscalingv2.ContainerResourceMetricSourceType: m.ContainerResource != nil,
-		autoscalingv2.PodsMetricSourceType:              m.Pods != nil,
-		autoscalingv2.ObjectMetricSourceType:            m.Object != nil,
-		autoscalingv2.ExternalMetricSourceType:          m.External != nil,
-	}
-	fields := map[autoscalingv2.MetricSourceType]string{
-		autoscalingv2.ResourceMetricSourceType:          "resource",
-		autoscalingv2.ContainerResourceMetricSourceType: "containerResource",
-		autoscalingv2.PodsMetricSourceType:              "pods",
-		autoscalingv2.ObjectMetricSourceType:            "object",
-		autoscalingv2.ExternalMetricSourceType:          "external",
-	}
 	n := len(*errs)
-	if m.Type == "" {
-		errs.required(path+".type", "must specify a metric source type")
+	field, ok := checkSource(m, path, errs)
+	if !ok {
 		return horizontal.MetricSpec{}, false
 	}
-	if _, ok := set[m.Type]; !ok {
-		errs.invalid(path+".type", fmt.Sprintf("%q", m.Type),
-			"supported values: Resource, ContainerResource, Pods, Object, External")
-		return horizontal.MetricSpec{}, false
-	}
-	for _, t := range []autoscalingv2.MetricSourceType{
-		autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType,
-		autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType, autoscalingv2.ExternalMetricSourceType,
-	} {
-		if t != m.Type && set[t] {
-			errs.required(path+"."+fields[t], fmt.Sprintf("must populate the given metric source only (type is %s)", m.Type))
-		}
-	}
-	if !set[m.Type] {
-		errs.required(path+"."+fields[m.Type], "must populate information for the given metric source")
-		return horizontal.MetricSpec{}, false
-	}
-	path += "." + fields[m.Type]
+	path += "." + field
 	var out horizontal.MetricSpec
 	switch m.Type {
 	case autoscalingv2.ResourceMetricSourceType:
@@ -145,7 +163,7 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 		if m.Resource.Name == "" {
 			errs.required(path+".name", "must specify a resource name")
 		}
-		out.Target = convertTarget(m.Resource.Target, path+".target", resourceTargets, errs)
+		out.Target = convertTarget(m.Resource.Target, path+".target", resourceTargets(), errs)
 	case autoscalingv2.ContainerResourceMetricSourceType:
 		c := m.ContainerResource
 		out = horizontal.MetricSpec{Type: horizontal.ContainerResourceMetric, Name: string(c.Name), Container: c.Container}
@@ -155,16 +173,16 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 		if c.Container == "" {
 			errs.required(path+".container", "must specify a container")
 		}
-		out.Target = convertTarget(c.Target, path+".target", resourceTargets, errs)
+		out.Target = convertTarget(c.Target, path+".target", resourceTargets(), errs)
 	case autoscalingv2.PodsMetricSourceType:
 		out = identified(horizontal.PodsMetric, m.Pods.Metric, path, errs)
-		out.Target = convertTarget(m.Pods.Target, path+".target", podsTargets, errs)
+		out.Target = convertTarget(m.Pods.Target, path+".target", []autoscalingv2.MetricTargetType{autoscalingv2.AverageValueMetricType}, errs)
 	case autoscalingv2.ObjectMetricSourceType:
 		out = identified(horizontal.ObjectMetric, m.Object.Metric, path, errs)
-		out.Target = convertTarget(m.Object.Target, path+".target", valueTargets, errs)
+		out.Target = convertTarget(m.Object.Target, path+".target", valueTargets(), errs)
 	case autoscalingv2.ExternalMetricSourceType:
 		out = identified(horizontal.ExternalMetric, m.External.Metric, path, errs)
-		out.Target = convertTarget(m.External.Target, path+".target", valueTargets, errs)
+		out.Target = convertTarget(m.External.Target, path+".target", valueTargets(), errs)
 	}
 	return out, len(*errs) == n
 }
@@ -176,12 +194,16 @@ func identified(t horizontal.MetricType, id autoscalingv2.MetricIdentifier, path
 	return horizontal.MetricSpec{Type: t, Name: id.Name}
 }
 
-// Target types each source accepts.
-var (
-	resourceTargets = []autoscalingv2.MetricTargetType{autoscalingv2.UtilizationMetricType, autoscalingv2.AverageValueMetricType}
-	podsTargets     = []autoscalingv2.MetricTargetType{autoscalingv2.AverageValueMetricType}
-	valueTargets    = []autoscalingv2.MetricTargetType{autoscalingv2.ValueMetricType, autoscalingv2.AverageValueMetricType}
-)
+// resourceTargets are the target types of Resource and ContainerResource
+// metrics.
+func resourceTargets() []autoscalingv2.MetricTargetType {
+	return []autoscalingv2.MetricTargetType{autoscalingv2.UtilizationMetricType, autoscalingv2.AverageValueMetricType}
+}
+
+// valueTargets are the target types of Object and External metrics.
+func valueTargets() []autoscalingv2.MetricTargetType {
+	return []autoscalingv2.MetricTargetType{autoscalingv2.ValueMetricType, autoscalingv2.AverageValueMetricType}
+}
 
 // convertTarget validates a target: a type the source allows, the field that
 // type reads set and positive, and every set value positive.

@@ -54,16 +54,22 @@ func convertStep(st step, at time.Duration, spec horizontal.Spec, path string) (
 	return out, nil
 }
 
-var phases = map[string]horizontal.PodPhase{
-	"": horizontal.PodRunning, "Pending": horizontal.PodPending, "Running": horizontal.PodRunning,
-	"Succeeded": horizontal.PodSucceeded, "Failed": horizontal.PodFailed, "Unknown": horizontal.PodUnknown,
+// parsePhase returns the pod phase named s; empty means Running.
+func parsePhase(s string) (horizontal.PodPhase, bool) {
+	switch p := horizontal.PodPhase(s); p {
+	case "":
+		return horizontal.PodRunning, true
+	case horizontal.PodPending, horizontal.PodRunning, horizontal.PodSucceeded, horizontal.PodFailed, horizontal.PodUnknown:
+		return p, true
+	}
+	return "", false
 }
 
 func convertPod(p pod, now time.Time, path string) (horizontal.Pod, error) {
 	if p.Name == "" {
 		return horizontal.Pod{}, fmt.Errorf("%s.name: required field is missing", path)
 	}
-	phase, ok := phases[p.Phase]
+	phase, ok := parsePhase(p.Phase)
 	if !ok {
 		return horizontal.Pod{}, fmt.Errorf("%s.phase: invalid value %q: want Pending, Running, Succeeded, Failed or Unknown", path, p.Phase)
 	}
