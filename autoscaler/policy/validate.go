@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/hpaspec"
+	"github.com/ebb-autoscaler/ebb/metricsource"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -195,11 +198,24 @@ func checkPrometheus(c *checker, p *Policy) *PrometheusConfig {
 	case u.Host == "":
 		c.invalid("prometheus.url", fmt.Sprintf("%q", pr.URL), "must name a host")
 	}
+	if _, err := metricsource.DecodeHTTPConfig(pr.HTTPConfig); err != nil {
+		c.required("prometheus.httpConfig", httpConfigProblem(err))
+	}
 	if pr.Timeout != nil && pr.Timeout.Duration <= 0 {
 		c.invalid("prometheus.timeout", pr.Timeout.Duration, "must be greater than 0")
 	}
 	return &PrometheusConfig{URL: pr.URL, Timeout: durationOr(pr.Timeout, DefaultPrometheusTimeout),
 		HTTPConfig: pr.HTTPConfig}
+}
+
+// yamlNoise is what a re-marshaled httpConfig's YAML error adds: line
+// numbers of a document the user never wrote, and line breaks.
+var yamlNoise = regexp.MustCompile(`\s*\n\s*(line \d+: )?`)
+
+func httpConfigProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "httpConfig: ")
+	msg = strings.Replace(msg, "yaml: unmarshal errors:", "", 1)
+	return strings.Trim(yamlNoise.ReplaceAllString(msg, "; "), "; ")
 }
 
 func checkRef(c *checker, field string, ref autoscalingv2.CrossVersionObjectReference) {

@@ -27,7 +27,7 @@ defaults:
   initialReadinessDelay: -1s
   downscaleStabilization: -5m
   missingMetrics: {action: panic}
-prometheus: {url: "ftp://prom:9090", timeout: 0s}
+prometheus: {url: "ftp://prom:9090", timeout: 0s, httpConfig: {bearer_token: x, bearer_token_file: /t, tls_confg: {}}}
 targets: []
 `,
 			want: []string{
@@ -39,6 +39,7 @@ targets: []
 				`defaults.tolerance: invalid value -0.5: must be a number greater than or equal to 0`,
 				`defaults.missingMetrics.action: invalid value "panic": must be hold or fallback`,
 				`prometheus.url: invalid value "ftp://prom:9090": scheme must be http or https`,
+				`prometheus.httpConfig: field tls_confg not found in type config.plain`,
 				`prometheus.timeout: invalid value 0s: must be greater than 0`,
 				`targets: must list at least one target`,
 			},
@@ -132,6 +133,16 @@ targets:
   horizontal: {maxReplicas: 3}
 `,
 			want: []string{`prometheus.url: must be set`},
+		},
+		{
+			name: "conflicting httpConfig settings",
+			in: `
+prometheus: {url: "https://prom:9090", httpConfig: {bearer_token: x, bearer_token_file: /t}}
+targets:
+- scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  horizontal: {maxReplicas: 3}
+`,
+			want: []string{`prometheus.httpConfig: at most one of bearer_token & bearer_token_file must be configured`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
