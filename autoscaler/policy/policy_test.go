@@ -244,3 +244,15 @@ func TestDocsExample(t *testing.T) {
 		t.Errorf("docs/policy.md example differs from testdata/example.yaml (-example +docs):\n%s", d)
 	}
 }
+
+// BenchmarkLoad parses, validates and compiles the example policy, which a
+// Watcher does on every change of the file.
+func BenchmarkLoad(b *testing.B) {
+	data := readExample(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

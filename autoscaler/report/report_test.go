@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,6 +230,29 @@ func TestFormatHelpers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.got != tc.want {
 				t.Errorf("got %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkRender renders a 2,000-target report, the size of the loop's
+// benchmark namespace, in each format.
+func BenchmarkRender(b *testing.B) {
+	r := sample()
+	base := r.Targets
+	r.Targets = nil
+	for i := range 2000 {
+		t := base[i%len(base)]
+		t.Name = t.Name + "-" + strings.Repeat("x", i%7)
+		r.Targets = append(r.Targets, t)
+	}
+	for _, f := range Formats() {
+		b.Run(string(f), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Render(io.Discard, f, r); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
