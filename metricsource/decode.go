@@ -87,3 +87,15 @@ func valueType(v model.Value) string {
 	}
 	return v.Type().String()
 }
+
+// Missing returns the names of pods (a target's pods) that have no value in
+// v, in the order given: those pods are missing, never zero.
+func (v PodValues) Missing(pods []string) []string {
+	var missing []string
+	for _, p := range pods {
+		if _, ok := v[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}

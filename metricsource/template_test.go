@@ -95,3 +95,13 @@ func FuzzRenderQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestPodValuesMissing(t *testing.T) {
+	v := PodValues{"a": 0, "b": 2}
+	if d := cmp.Diff([]string{"c", "d"}, v.Missing([]string{"c", "a", "d", "b"})); d != "" {
+		t.Errorf("Missing() (-want +got):\n%s", d)
+	}
+	if got := v.Missing([]string{"a"}); got != nil {
+		t.Errorf("Missing() = %v, want nil (a zero value is present)", got)
+	}
+}
