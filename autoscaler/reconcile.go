@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -57,6 +58,9 @@ func (l *Loop) reconcile(ctx context.Context, p *pass, t Target) (report.Target,
 	}
 	mapping, err := l.o.Mapper.RESTMapping(gk, version)
 	if err != nil {
+		if r, ok := l.o.Mapper.(meta.ResettableRESTMapper); ok {
+			r.Reset() // a CRD installed since the last discovery is found next pass
+		}
 		return fail("FailedGetScale", fmt.Errorf("resolve %s: %w", gk, err))
 	}
 	t.Resource = mapping.Resource

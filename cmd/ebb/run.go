@@ -1,12 +1,340 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler"
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
-// TODO: replaced by the run subcommand.
-func runService(_ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "ebb run: not implemented yet")
-	return 2
+// inClusterNamespaceFile holds the pod's namespace when ebb runs in a cluster.
+const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// clusterFlags are the flags run and report share.
+type clusterFlags struct {
+	kubeconfig string
+	namespace  string
+	policy     string
+	logLevel   string
+}
+
+func (c *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&c.namespace, "namespace", "", "namespace to manage (default: the pod's namespace in-cluster)")
+	fs.StringVar(&c.policy, "policy", "", "policy file (YAML)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// serviceFlags are the flags of ebb run.
+type serviceFlags struct {
+	clusterFlags
+	metricsAddr     string
+	leaderElect     bool
+	leaseName       string
+	identity        string
+	policyConfigMap string
+}
+
+// parseFlags parses args into fs; it returns -1 to go on, else the exit
+// status.
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
+		return 2
+	}
+	return -1
+}
+
+func runService(args []string, _, stderr io.Writer) int {
+	var f serviceFlags
+	fs := flag.NewFlagSet("ebb run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
+	host, _ := os.Hostname()
+	fs.StringVar(&f.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader on a Lease so only one replica actuates")
+	fs.StringVar(&f.leaseName, "lease-name", "ebb", "name of the leader-election Lease")
+	fs.StringVar(&f.identity, "identity", host, "leader-election identity (default: hostname, i.e. the pod name)")
+	fs.StringVar(&f.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err == nil && f.policy == "" {
+		err = errors.New("--policy: required")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ebb run: %v\n", err)
+		return 2
+	}
+	klog.SetSlogLogger(log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, f, log); err != nil {
+		log.Error("ebb run failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger returns a JSON slog logger at level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// clients are the API clients ebb uses.
+type clients struct {
+	kube    kubernetes.Interface
+	metrics metricsclient.Interface
+	scales  scale.ScalesGetter
+	mapper  meta.RESTMapper // a DeferredDiscoveryRESTMapper in production
+}
+
+func newClients(kubeconfig string) (*clients, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config (--kubeconfig %q): %w", kubeconfig, err)
+	}
+	cfg.UserAgent = "ebb"
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	mc, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics client: %w", err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(disc))
+	if err != nil {
+		return nil, fmt.Errorf("scale client: %w", err)
+	}
+	return &clients{kube: kube, metrics: mc, scales: scales, mapper: mapper}, nil
+}
+
+// resolveNamespace returns the flag, else the in-cluster namespace.
+func resolveNamespace(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	b, err := os.ReadFile(inClusterNamespaceFile)
+	if err != nil {
+		return "", fmt.Errorf("--namespace: required outside a cluster (%w)", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// sources builds the metric sources; Prometheus only when the policy
+// configures it (its connection is read at start, not hot-reloaded).
+func sources(c *clients, p *policy.Compiled, sm *metricsource.SourceMetrics, log *slog.Logger) (*metricsource.MetricsServer, *metricsource.Prometheus, error) {
+	opts := []metricsource.Option{metricsource.WithLogger(log), metricsource.WithMetrics(sm)}
+	ms := metricsource.NewMetricsServer(c.metrics.MetricsV1beta1(), opts...)
+	if p.Prometheus == nil {
+		return ms, nil, nil
+	}
+	httpCfg, err := metricsource.DecodeHTTPConfig(p.Prometheus.HTTPConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy prometheus.httpConfig: %w", err)
+	}
+	prom, err := metricsource.NewPrometheusClient(p.Prometheus.URL, httpCfg, p.Prometheus.Timeout, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy prometheus: %w", err)
+	}
+	return ms, prom, nil
+}
+
+// loopParts is what run and report pass to newLoop.
+type loopParts struct {
+	c         *clients
+	namespace string
+	holder    *autoscaler.PolicyHolder
+	compiled  *policy.Compiled
+	reg       prometheus.Registerer
+	recorder  record.EventRecorder
+	log       *slog.Logger
+	dryRun    bool
+	state     autoscaler.StateStore
+}
+
+// newLoop starts namespace-limited pod and HPA informers, waits for their
+// caches and returns the Loop.
+func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
+	sm := metricsource.NewSourceMetrics(p.reg)
+	usage, prom, err := sources(p.c, p.compiled, sm, p.log)
+	if err != nil {
+		return nil, err
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(p.c.kube, 10*time.Minute, informers.WithNamespace(p.namespace))
+	pods := f.Core().V1().Pods().Lister()
+	hpas := f.Autoscaling().V2().HorizontalPodAutoscalers().Lister()
+	f.Start(ctx.Done())
+	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("informer cache for %v did not sync", typ)
+		}
+	}
+	o := autoscaler.DefaultOptions()
+	o.Namespace, o.Logger, o.Registerer, o.Config = p.namespace, p.log, p.reg, p.holder
+	o.Scales, o.Mapper, o.Pods, o.HPAs = p.c.scales, p.c.mapper, pods, hpas
+	o.Usage, o.Recorder, o.DryRun, o.State = usage, p.recorder, p.dryRun, p.state
+	if prom != nil {
+		o.PodValues, o.Scalars = prom, prom
+	}
+	return autoscaler.New(o)
+}
+
+// eventRecorder sends Events to the namespace only (a namespace-scoped
+// sink, as the Role allows).
+func eventRecorder(kube kubernetes.Interface, namespace string) (record.EventRecorder, func()) {
+	b := record.NewBroadcaster()
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events(namespace)})
+	return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "ebb"}), b.Shutdown
+}
+
+// serve is ebb run after flag parsing: it runs until ctx is done.
+func serve(ctx context.Context, f serviceFlags, log *slog.Logger) error {
+	ns, err := resolveNamespace(f.namespace)
+	if err != nil {
+		return err
+	}
+	c, err := newClients(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ready := &autoscaler.Readiness{}
+	srv, err := startServer(f.metricsAddr, autoscaler.Handler(reg, ready), log)
+	if err != nil {
+		return err
+	}
+	defer shutdown(srv)
+	recorder, stopEvents := eventRecorder(c.kube, ns)
+	defer stopEvents()
+	w, loop, err := startPolicy(ctx, f, ns, c, reg, recorder, log)
+	if err != nil {
+		return err
+	}
+	go func() { _ = w.Run(ctx) }()
+	ready.Set(true)
+	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect)
+	if !f.leaderElect {
+		loop.SetLeader(true)
+		return loop.Run(ctx)
+	}
+	eo := autoscaler.DefaultElectionOptions()
+	eo.Leases, eo.Namespace, eo.LeaseName, eo.Identity = c.kube.CoordinationV1(), ns, f.leaseName, f.identity
+	return loop.RunElected(ctx, eo)
+}
+
+// startPolicy loads the policy (a bad file stops ebb: there is no last good
+// one yet), builds the loop and a watcher that hot-reloads the file.
+func startPolicy(ctx context.Context, f serviceFlags, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger) (*policy.Watcher, *autoscaler.Loop, error) {
+	var loop *autoscaler.Loop
+	var holder *autoscaler.PolicyHolder
+	w, err := policy.NewWatcher(policy.WatcherOptions{
+		Path: f.policy,
+		OnReload: func(p *policy.Compiled) {
+			holder.Set(p)
+			loop.PolicyReloaded("success")
+			log.Info("policy reloaded", "policy", f.policy, "targets", len(p.Targets))
+		},
+		OnReject: func(err error) {
+			loop.PolicyReloaded("invalid")
+			log.Error("policy rejected, last good policy stays in force", "policy", f.policy, "err", err)
+			if f.policyConfigMap != "" {
+				recorder.Event(&corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: ns, Name: f.policyConfigMap},
+					corev1.EventTypeWarning, "PolicyRejected", err.Error())
+			}
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	compiled, err := w.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	holder = autoscaler.NewPolicyHolder(ns, compiled)
+	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: compiled, reg: reg,
+		recorder: recorder, log: log,
+		state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), ns, autoscaler.DefaultStateName, false, log)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, loop, nil
+}
+
+// startServer listens on addr and serves h in the background.
+func startServer(addr string, h http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %q: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "addr", addr, "err", err)
+		}
+	}()
+	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
+	return srv, nil
+}
+
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
 }

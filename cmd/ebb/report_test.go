@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/scale"
+	scalefake "k8s.io/client-go/scale/fake"
+	clienttesting "k8s.io/client-go/testing"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+)
+
+const reportPolicy = `
+targets:
+  - scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+    mode: apply
+    horizontal:
+      minReplicas: 1
+      maxReplicas: 10
+      metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+`
+
+// optsScales records the PatchOptions the fake scale client drops.
+type optsScales struct {
+	scale.ScalesGetter
+	opts *[]metav1.PatchOptions
+}
+
+func (o optsScales) Scales(ns string) scale.ScaleInterface {
+	return optsScale{o.ScalesGetter.Scales(ns), o.opts}
+}
+
+type optsScale struct {
+	scale.ScaleInterface
+	opts *[]metav1.PatchOptions
+}
+
+func (o optsScale) Patch(ctx context.Context, gvr schema.GroupVersionResource, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*autoscalingv1.Scale, error) {
+	*o.opts = append(*o.opts, opts)
+	return o.ScaleInterface.Patch(ctx, gvr, name, pt, data, opts)
+}
+
+// fakeClients is a namespace with Deployment/web: 2 ready pods at 200% of
+// their CPU request.
+func fakeClients(t *testing.T, patchOpts *[]metav1.PatchOptions) *clients {
+	t.Helper()
+	started := metav1.NewTime(time.Now().Add(-time.Hour))
+	var objs []runtime.Object
+	ml := &metricsv1beta1.PodMetricsList{}
+	for _, name := range []string{"web-0", "web-1"} {
+		objs = append(objs, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"app": "web"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &started,
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started}}},
+		})
+		ml.Items = append(ml.Items, metricsv1beta1.PodMetrics{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}, Timestamp: metav1.Now(),
+			Window: metav1.Duration{Duration: 30 * time.Second},
+			Containers: []metricsv1beta1.ContainerMetrics{{Name: "app", Usage: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("10Mi")}}},
+		})
+	}
+	mc := metricsfake.NewSimpleClientset()
+	mc.PrependReactor("list", "pods", func(clienttesting.Action) (bool, runtime.Object, error) { return true, ml, nil })
+	fs := &scalefake.FakeScaleClient{}
+	fs.AddReactor("get", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+			Spec: autoscalingv1.ScaleSpec{Replicas: 2}, Status: autoscalingv1.ScaleStatus{Replicas: 2, Selector: "app=web"}}, nil
+	})
+	fs.AddReactor("patch", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, &autoscalingv1.Scale{}, nil
+	})
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
+	return &clients{kube: fake.NewClientset(objs...), metrics: mc, scales: optsScales{fs, patchOpts}, mapper: mapper}
+}
+
+func TestReportPass(t *testing.T) {
+	compiled, err := policy.Load([]byte(reportPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patchOpts []metav1.PatchOptions
+	c := fakeClients(t, &patchOpts)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now())
+	if err != nil {
+		t.Fatalf("reportPass() error = %v", err)
+	}
+	// mode apply in the policy, but a report is all dry-run.
+	want := []metav1.PatchOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}
+	if diff := cmp.Diff(want, patchOpts); diff != "" {
+		t.Errorf("patch options (-want +got):\n%s", diff)
+	}
+	if _, err := c.kube.CoreV1().ConfigMaps("shop").Get(t.Context(), "ebb-state", metav1.GetOptions{}); err == nil {
+		t.Error("report wrote the state ConfigMap; it must write nothing")
+	}
+	for _, f := range report.Formats() {
+		t.Run(string(f), func(t *testing.T) {
+			var b bytes.Buffer
+			if err := report.Render(&b, f, rep); err != nil {
+				t.Fatalf("Render(%s) error = %v", f, err)
+			}
+			if !strings.Contains(b.String(), "web") {
+				t.Errorf("Render(%s) = %q, does not name the target", f, b.String())
+			}
+		})
+	}
+	var b bytes.Buffer
+	if err := report.Render(&b, report.FormatJSON, rep); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Targets []struct {
+			Current int32 `json:"currentReplicas"`
+			Desired int32 `json:"desiredReplicas"`
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Targets) != 1 || got.Targets[0].Current != 2 || got.Targets[0].Desired != 4 {
+		t.Errorf("JSON report targets = %+v, want current 2, desired 4", got.Targets)
+	}
+}
+
+func TestCommandFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "report without policy", args: []string{"report", "--namespace", "x"}, want: "--policy: required"},
+		{name: "report bad format", args: []string{"report", "-o", "yaml"}, want: `unknown report format "yaml"`},
+		{name: "report bad log level", args: []string{"report", "--log-level", "loud"}, want: `--log-level "loud"`},
+		{name: "run without policy", args: []string{"run", "--namespace", "x"}, want: "--policy: required"},
+		{name: "run stray argument", args: []string{"run", "extra"}, want: "unexpected arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, &stdout, &stderr); code != 2 {
+				t.Errorf("exit = %d, want 2 (stderr %q)", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
