@@ -95,12 +95,7 @@ func unknownFields(v any, t reflect.Type, path string, errs *[]error) {
 			return // a type error; the strict decoder reports it
 		}
 		fields := jsonFields(t)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(obj) {
 			ft, ok := fields[k]
 			if !ok {
 				*errs = append(*errs, fmt.Errorf("%s: unknown field %q", join(path, k), k))
@@ -110,8 +105,8 @@ func unknownFields(v any, t reflect.Type, path string, errs *[]error) {
 		}
 	case reflect.Map:
 		if obj, ok := v.(map[string]any); ok {
-			for k, e := range obj {
-				unknownFields(e, t.Elem(), join(path, k), errs)
+			for _, k := range sortedKeys(obj) {
+				unknownFields(obj[k], t.Elem(), join(path, k), errs)
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -121,6 +116,15 @@ func unknownFields(v any, t reflect.Type, path string, errs *[]error) {
 			}
 		}
 	}
+}
+
+func sortedKeys(obj map[string]any) []string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func join(path, key string) string {
