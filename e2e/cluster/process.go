@@ -81,7 +81,13 @@ func pidRuns(pid int, bin string) bool {
 	if err != nil {
 		return false
 	}
-	return bin == "" || strings.TrimSuffix(exe, " (deleted)") == bin
+	if bin == "" {
+		return true
+	}
+	if resolved, err := filepath.EvalSymlinks(bin); err == nil {
+		bin = resolved
+	}
+	return strings.TrimSuffix(exe, " (deleted)") == bin
 }
 
 // Stop sends SIGTERM to the process group, waits up to grace, then SIGKILLs

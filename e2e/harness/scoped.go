@@ -10,6 +10,7 @@ import (
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -38,11 +39,20 @@ func ReadRole(path string) (*rbacv1.Role, error) {
 	return nil, fmt.Errorf("%s holds no document of kind Role", path)
 }
 
+// ignoreExists maps AlreadyExists to nil (create-or-keep).
+func ignoreExists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
 // ScopedKubeconfig creates ServiceAccount "ebb" in ns, the Role from rolePath
 // (its namespace replaced by ns), a RoleBinding of the two, requests a token
 // for the ServiceAccount (valid 2 h) and writes a kubeconfig using it to
 // dir/ebb-<ns>.kubeconfig, whose path it returns. The identity has no
-// cluster-scoped permission at all.
+// cluster-scoped permission at all. Objects that already exist are kept (the
+// Role is updated), so a demo namespace can be reused.
 func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (string, error) {
 	role, err := ReadRole(rolePath)
 	if err != nil {
@@ -50,10 +60,14 @@ func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (s
 	}
 	role.Namespace, role.ResourceVersion, role.UID = ns, "", ""
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: EbbServiceAccount, Namespace: ns}}
-	if _, err := e.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); ignoreExists(err) != nil {
 		return "", fmt.Errorf("create serviceaccount %s/%s: %w", ns, sa.Name, err)
 	}
-	if _, err := e.Kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+	_, err = e.Kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = e.Kube.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{})
+	}
+	if err != nil {
 		return "", fmt.Errorf("create role %s/%s from %s: %w", ns, role.Name, rolePath, err)
 	}
 	rb := &rbacv1.RoleBinding{
@@ -61,7 +75,7 @@ func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (s
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: EbbServiceAccount, Namespace: ns}},
 	}
-	if _, err := e.Kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); ignoreExists(err) != nil {
 		return "", fmt.Errorf("create rolebinding %s/%s: %w", ns, rb.Name, err)
 	}
 	exp := int64(7200)

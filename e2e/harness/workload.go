@@ -65,11 +65,12 @@ func (w Workload) podTemplate() corev1.PodTemplateSpec {
 	}
 }
 
-// CreateNamespace creates ns and waits for its default ServiceAccount (pods
-// are refused admission before it exists, recipe §9.8).
+// CreateNamespace creates ns (an existing one is kept) and waits for its
+// default ServiceAccount (pods are refused admission before it exists,
+// recipe §9.8).
 func (e *Env) CreateNamespace(ctx context.Context, ns string) error {
 	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-	if _, err := e.Kube.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Kube.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{}); ignoreExists(err) != nil {
 		return fmt.Errorf("create namespace %s: %w", ns, err)
 	}
 	return Eventually(ctx, "default ServiceAccount in "+ns, 60*time.Second, 100*time.Millisecond, func(ctx context.Context) error {

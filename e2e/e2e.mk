@@ -1,0 +1,47 @@
+# e2e/e2e.mk — the local cluster, the e2e suite and the demo (included by the
+# top-level Makefile; owned by e2e/).
+#
+#   make cluster-binaries   build/cache kube-apiserver, kcm, scheduler, etcd, kwok,
+#                           metrics-server (keyed cache in $(EBB_CACHE)/bin) + Debian prometheus
+#   make e2e                build ebb, start one cluster, run go test -tags e2e ./e2e/...
+#   make demo               cluster up (or reuse), sample workload + load, ebb dry-run,
+#                           `ebb report` every 5 s for DEMO_DURATION
+#   make demo-down          stop everything the demo started (by PID)
+
+EBB_CLUSTER   := $(BIN)/ebb-cluster
+DEMO_DIR      ?= $(CURDIR)/e2e/.run/demo
+DEMO_DURATION ?= 3m
+E2E_TIMEOUT   ?= 40m
+E2E_RUN       ?= .
+
+.PHONY: cluster-binaries e2e ebb-cluster demo demo-down
+
+## cluster-binaries: build and cache the e2e cluster's binaries (no-op when cached)
+cluster-binaries:
+	@e2e/cluster/build.sh >/dev/null
+
+## ebb-cluster: the cluster/demo command in bin/
+ebb-cluster:
+	$(GO) build -o $(EBB_CLUSTER) ./e2e/cmd/ebb-cluster
+
+## e2e: build ebb, then run the e2e suite against one shared local cluster.
+## Clusters left by a killed run (e2e/.run/test-<pid> whose test process is gone)
+## are stopped by PID afterwards; a concurrent run's cluster is left alone.
+e2e: cluster-binaries ebb-cluster
+	@t0=$$(date +%s); $(MAKE) --no-print-directory build || exit 1; \
+	  bt=$$(( $$(date +%s) - t0 )); \
+	  EBB_BIN=$(BIN)/ebb EBB_E2E_BUILD_SECONDS=$$bt \
+	    $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' -v ./e2e/...; rc=$$?; \
+	  for d in e2e/.run/test-*; do \
+	    pid=$${d##*test-}; \
+	    if [ -f "$$d/state.json" ] && ! kill -0 "$$pid" 2>/dev/null; then \
+	      echo "e2e: stopping leftover cluster $$d"; $(EBB_CLUSTER) down --dir "$$d"; fi; \
+	  done; exit $$rc
+
+## demo: see ebb's recommendations move on a local cluster (Ctrl-C to stop early)
+demo: cluster-binaries prometheus ebb-cluster build
+	$(EBB_CLUSTER) demo --dir $(DEMO_DIR) --ebb $(BIN)/ebb --duration $(DEMO_DURATION)
+
+## demo-down: stop the demo cluster and ebb, by the PIDs it recorded
+demo-down: ebb-cluster
+	$(EBB_CLUSTER) down --dir $(DEMO_DIR)
