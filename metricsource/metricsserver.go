@@ -3,7 +3,6 @@ package metricsource
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,15 +15,15 @@ import (
 // MetricsServer reads per-pod CPU and memory usage from metrics.k8s.io.
 type MetricsServer struct {
 	client  metricsv1beta1.PodMetricsesGetter
-	log     *slog.Logger
 	metrics *SourceMetrics
 }
 
 // NewMetricsServer returns a source over the typed metrics.k8s.io/v1beta1
-// client. WithLogger and WithMetrics apply; the other options are ignored.
+// client. WithMetrics applies; the other options are ignored (errors are
+// returned, never logged, here).
 func NewMetricsServer(c metricsv1beta1.PodMetricsesGetter, opts ...Option) *MetricsServer {
 	s := applyOptions(opts)
-	return &MetricsServer{client: c, log: s.log, metrics: s.metrics}
+	return &MetricsServer{client: c, metrics: s.metrics}
 }
 
 // PodUsage lists the PodMetrics of namespace matching sel (nil: every pod)

@@ -6,7 +6,8 @@ import (
 )
 
 // ErrNoData means the source answered but had nothing usable: no series, an
-// empty vector, a stale or NaN sample, or no PodMetrics. It is never a zero.
+// empty vector, a target without pods, or no PodMetrics. It is never a zero.
+// (A NaN sample is ErrBadData, naming the series.)
 var ErrNoData = errors.New("no data")
 
 // ContainerUsage is one container's usage in one metrics-server sample.
