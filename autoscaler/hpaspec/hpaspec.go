@@ -163,7 +163,7 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 		if m.Resource.Name == "" {
 			errs.required(path+".name", "must specify a resource name")
 		}
-		out.Target = convertTarget(m.Resource.Target, path+".target", resourceTargets(), errs)
+		out.Target = convertTarget(m.Resource.Target, path+".target", byResourceFields, errs)
 	case autoscalingv2.ContainerResourceMetricSourceType:
 		c := m.ContainerResource
 		out = horizontal.MetricSpec{Type: horizontal.ContainerResourceMetric, Name: string(c.Name), Container: c.Container}
@@ -173,16 +173,16 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 		if c.Container == "" {
 			errs.required(path+".container", "must specify a container")
 		}
-		out.Target = convertTarget(c.Target, path+".target", resourceTargets(), errs)
+		out.Target = convertTarget(c.Target, path+".target", byResourceFields, errs)
 	case autoscalingv2.PodsMetricSourceType:
 		out = identified(horizontal.PodsMetric, m.Pods.Metric, path, errs)
-		out.Target = convertTarget(m.Pods.Target, path+".target", []autoscalingv2.MetricTargetType{autoscalingv2.AverageValueMetricType}, errs)
+		out.Target = convertTarget(m.Pods.Target, path+".target", byPodsField, errs)
 	case autoscalingv2.ObjectMetricSourceType:
 		out = identified(horizontal.ObjectMetric, m.Object.Metric, path, errs)
-		out.Target = convertTarget(m.Object.Target, path+".target", valueTargets(), errs)
+		out.Target = convertTarget(m.Object.Target, path+".target", byObjectType, errs)
 	case autoscalingv2.ExternalMetricSourceType:
 		out = identified(horizontal.ExternalMetric, m.External.Metric, path, errs)
-		out.Target = convertTarget(m.External.Target, path+".target", valueTargets(), errs)
+		out.Target = convertTarget(m.External.Target, path+".target", byExternalFields, errs)
 	}
 	return out, len(*errs) == n
 }
@@ -194,21 +194,24 @@ func identified(t horizontal.MetricType, id autoscalingv2.MetricIdentifier, path
 	return horizontal.MetricSpec{Type: t, Name: id.Name}
 }
 
-// resourceTargets are the target types of Resource and ContainerResource
-// metrics.
-func resourceTargets() []autoscalingv2.MetricTargetType {
-	return []autoscalingv2.MetricTargetType{autoscalingv2.UtilizationMetricType, autoscalingv2.AverageValueMetricType}
-}
+// targetSelector says which target field the controller reads for a source:
+// Resource and ContainerResource read averageValue if set, else
+// averageUtilization; Pods reads averageValue; External reads averageValue if
+// set, else value; Object follows the target type.
+type targetSelector int
 
-// valueTargets are the target types of Object and External metrics.
-func valueTargets() []autoscalingv2.MetricTargetType {
-	return []autoscalingv2.MetricTargetType{autoscalingv2.ValueMetricType, autoscalingv2.AverageValueMetricType}
-}
+const (
+	byResourceFields targetSelector = iota
+	byPodsField
+	byExternalFields
+	byObjectType
+)
 
-// convertTarget validates a target: a type the source allows, the field that
-// type reads set and positive, and every set value positive.
-func convertTarget(t autoscalingv2.MetricTarget, path string, allowed []autoscalingv2.MetricTargetType, errs *problems) horizontal.Target {
-	out := horizontal.Target{Type: horizontal.TargetType(t.Type)}
+// convertTarget validates a target like the API server (a known type that
+// this source allows, the fields it needs, positive values, no forbidden
+// pair) and returns it with the type the controller will actually apply.
+func convertTarget(t autoscalingv2.MetricTarget, path string, sel targetSelector, errs *problems) horizontal.Target {
+	var out horizontal.Target
 	if t.Value != nil {
 		out.Value = positiveMilli(t.Value, path+".value", errs)
 	}
@@ -221,37 +224,67 @@ func convertTarget(t autoscalingv2.MetricTarget, path string, allowed []autoscal
 			errs.invalid(path+".averageUtilization", out.Utilization, "must be greater than 0")
 		}
 	}
-	if t.Type == "" {
-		errs.required(path+".type", "must specify a metric target type")
-		return out
-	}
-	ok := false
-	for _, a := range allowed {
-		ok = ok || a == t.Type
-	}
-	if !ok {
-		errs.invalid(path+".type", fmt.Sprintf("%q", t.Type), fmt.Sprintf("must be one of %v for this metric source", allowed))
-		return out
-	}
-	switch t.Type {
-	case autoscalingv2.UtilizationMetricType:
-		requireOnly(path, "averageUtilization", t.AverageUtilization != nil, "averageValue", t.AverageValue != nil, errs)
-	case autoscalingv2.AverageValueMetricType:
-		requireOnly(path, "averageValue", t.AverageValue != nil, "averageUtilization", t.AverageUtilization != nil, errs)
-	case autoscalingv2.ValueMetricType:
-		requireOnly(path, "value", t.Value != nil, "averageValue", t.AverageValue != nil, errs)
+	checkTargetType(t.Type, path, sel, errs)
+	hasValue, hasAverage, hasUtil := t.Value != nil, t.AverageValue != nil, t.AverageUtilization != nil
+	switch sel {
+	case byResourceFields:
+		out.Type = horizontal.UtilizationTarget
+		if hasAverage {
+			out.Type = horizontal.AverageValueTarget
+		}
+		oneOf(path, "averageUtilization", hasUtil, "averageValue", hasAverage, errs)
+	case byPodsField:
+		out.Type = horizontal.AverageValueTarget
+		if !hasAverage {
+			errs.required(path+".averageValue", "must specify a positive target averageValue")
+		}
+	case byExternalFields:
+		out.Type = horizontal.ValueTarget
+		if hasAverage {
+			out.Type = horizontal.AverageValueTarget
+		}
+		oneOf(path, "value", hasValue, "averageValue", hasAverage, errs)
+	case byObjectType:
+		out.Type = horizontal.TargetType(t.Type)
+		switch {
+		case t.Type == autoscalingv2.ValueMetricType && !hasValue:
+			errs.required(path+".value", "must be set for target type Value (the controller reads no other field)")
+		case t.Type == autoscalingv2.AverageValueMetricType && !hasAverage:
+			errs.required(path+".averageValue", "must be set for target type AverageValue (the controller reads no other field)")
+		}
 	}
 	return out
 }
 
-// requireOnly reports a missing field for the target type, and a conflicting
-// field also set (the API server forbids both).
-func requireOnly(path, want string, has bool, other string, hasOther bool, errs *problems) {
-	if !has {
-		errs.required(path+"."+want, "must be set for this target type")
+// checkTargetType reports a missing type, or one this source does not allow.
+func checkTargetType(t autoscalingv2.MetricTargetType, path string, sel targetSelector, errs *problems) {
+	allowed := []autoscalingv2.MetricTargetType{autoscalingv2.ValueMetricType, autoscalingv2.AverageValueMetricType}
+	switch sel {
+	case byResourceFields:
+		allowed = []autoscalingv2.MetricTargetType{autoscalingv2.UtilizationMetricType, autoscalingv2.AverageValueMetricType}
+	case byPodsField:
+		allowed = []autoscalingv2.MetricTargetType{autoscalingv2.AverageValueMetricType}
 	}
-	if hasOther {
-		errs.required(path+"."+other, "may not be set together with "+want)
+	if t == "" {
+		errs.required(path+".type", "must specify a metric target type")
+		return
+	}
+	for _, a := range allowed {
+		if a == t {
+			return
+		}
+	}
+	errs.invalid(path+".type", fmt.Sprintf("%q", t), fmt.Sprintf("must be one of %v for this metric source", allowed))
+}
+
+// oneOf requires exactly one of two target fields (the API server requires
+// one and forbids both).
+func oneOf(path, first string, hasFirst bool, second string, hasSecond bool, errs *problems) {
+	switch {
+	case !hasFirst && !hasSecond:
+		errs.required(path+"."+second, fmt.Sprintf("must set either %s or %s", first, second))
+	case hasFirst && hasSecond:
+		errs.required(path+"."+second, "may not be set together with "+first)
 	}
 }
 

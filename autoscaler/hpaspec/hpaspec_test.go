@@ -66,6 +66,17 @@ metrics:
 			{Type: horizontal.ObjectMetric, Name: "hits", Target: horizontal.Target{Type: horizontal.ValueTarget, Value: 2000}},
 			{Type: horizontal.ExternalMetric, Name: "queue", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 30000}},
 		}}},
+		{"the target type the controller applies follows the fields", `
+maxReplicas: 4
+metrics:
+- type: Resource
+  resource: {name: cpu, target: {type: Utilization, averageValue: 300m}}
+- type: External
+  external: {metric: {name: q}, target: {type: Value, averageValue: "2"}}
+`, horizontal.Spec{MinReplicas: 1, MaxReplicas: 4, Metrics: []horizontal.MetricSpec{
+			{Type: horizontal.ResourceMetric, Name: "cpu", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 300}},
+			{Type: horizontal.ExternalMetric, Name: "q", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 2000}},
+		}}},
 		{"empty behavior gets both default directions", "maxReplicas: 3\nbehavior: {}",
 			horizontal.Spec{MinReplicas: 1, MaxReplicas: 3, Metrics: []horizontal.MetricSpec{cpu80},
 				Behavior: &horizontal.Behavior{ScaleUp: defaultUp, ScaleDown: defaultDown(7 * time.Minute)}}},
@@ -146,11 +157,18 @@ metrics:
   containerResource: {name: cpu, target: {type: Utilization, averageUtilization: 50, averageValue: 1}}
 `, []string{
 			`p.metrics[0].pods.target.type: invalid value "Value": must be one of [AverageValue] for this metric source`,
+			"p.metrics[0].pods.target.averageValue: must specify a positive target averageValue",
 			"p.metrics[1].object.metric.name: must specify a metric name",
 			"p.metrics[1].object.target.value: invalid value -1: must be positive",
-			"p.metrics[2].external.target.averageValue: must be set for this target type",
+			"p.metrics[2].external.target.averageValue: must set either value or averageValue",
 			"p.metrics[3].containerResource.container: must specify a container",
 			"p.metrics[3].containerResource.target.averageValue: may not be set together with averageUtilization"}},
+		{"object target field must match its type", `
+maxReplicas: 3
+metrics:
+- type: Object
+  object: {metric: {name: m}, describedObject: {kind: S, name: s}, target: {type: AverageValue, value: "1"}}
+`, []string{"p.metrics[0].object.target.averageValue: must be set for target type AverageValue (the controller reads no other field)"}},
 		{"behavior limits", `
 maxReplicas: 3
 behavior:
