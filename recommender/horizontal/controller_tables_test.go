@@ -91,3 +91,71 @@ func TestConditionFailedGetMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestScaleToZeroGateOff ports the feature-gate-off half of upstream's
+// HPAScaleToZero tests (the gate is alpha and off in ebb, as by default): a
+// target at zero replicas is never scaled, a scale-down to zero with
+// minReplicas 0 still happens.
+func TestScaleToZeroGateOff(t *testing.T) {
+	object := func(v int64) []MetricSpec {
+		return []MetricSpec{{Type: ObjectMetric, Name: "qps", Target: Target{Type: ValueTarget, Value: v}}}
+	}
+	disabled := []cond{{"AbleToScale", true, "SucceededGetScale"}, {"ScalingActive", false, "ScalingDisabled"}}
+	ones := func(n int) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = q("1.0")
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		tc   controllerCase
+	}{
+		{"TestScaleUpFromZeroCMObject/HPAScaleToZero=false", controllerCase{maxReplicas: 6, metricsTarget: object(q("15.0")),
+			reportedLevels: []uint64{20000}, expectedConditions: disabled}},
+		{"TestScaleUpFromZeroIgnoresToleranceCMObject/HPAScaleToZero=false", controllerCase{maxReplicas: 6, metricsTarget: object(q("1.0")),
+			reportedLevels: []uint64{1000}, expectedConditions: disabled}},
+		{"TestScaleUpFromZeroOneMetricInvalid/HPAScaleToZero=false", controllerCase{maxReplicas: 6, CPUTarget: 30, metricsTarget: []MetricSpec{{Type: "CheddarCheese"}},
+			reportedLevels: []uint64{300, 400, 500}, reportedCPURequests: ones(3), recommendations: []timestampedRecommendation{}, expectedConditions: disabled}},
+		{"TestScaleDownToZeroCMObject/HPAScaleToZero=false", controllerCase{maxReplicas: 6, specReplicas: 5, statusReplicas: 5, metricsTarget: object(q("20.0")),
+			reportedLevels: []uint64{0}, reportedCPURequests: ones(5), recommendations: []timestampedRecommendation{}, expectedConditions: statusOk}},
+		{"TestScaleDownToZeroCMExternal/HPAScaleToZero=false", controllerCase{maxReplicas: 6, specReplicas: 5, statusReplicas: 5,
+			metricsTarget:  []MetricSpec{{Type: ExternalMetric, Name: "qps", Target: Target{Type: ValueTarget, Value: 14400}}},
+			reportedLevels: []uint64{0}, recommendations: []timestampedRecommendation{}, expectedConditions: statusOk}},
+		{"TestScaleUpFromZeroWithoutCondition/HPAScaleToZero=false", controllerCase{maxReplicas: 6, metricsTarget: object(q("15.0")),
+			reportedLevels: []uint64{20000}, expectedConditions: disabled}},
+		{"TestScaleUpFromZeroWhenMinReplicasIncreased/HPAScaleToZero=false", controllerCase{minReplicas: 2, maxReplicas: 6, metricsTarget: object(15000),
+			reportedLevels: []uint64{10000}, expectedConditions: disabled}},
+		{"TestScaledToZeroConditionHandledOnNormalRescale/HPAScaleToZero=false", controllerCase{minReplicas: 1, maxReplicas: 6, specReplicas: 3, statusReplicas: 3,
+			expectedDesiredReplicas: 5, CPUTarget: 30, reportedLevels: []uint64{300, 500, 700}, reportedCPURequests: ones(3), expectedConditions: statusOk}},
+		{"TestManualScaleToZeroDisablesHPA", controllerCase{minReplicas: 1, maxReplicas: 6, CPUTarget: 50, reportedLevels: []uint64{}, reportedCPURequests: []int64{}, expectedConditions: disabled}},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.tc.run(t) })
+	}
+}
+
+// TestScaleFromZeroProposal checks the currentReplicas == 0 branch of the
+// Object/External Value calculation (A.8.2: ceil(ratio), tolerance
+// ignored), which Recommend exposes for callers that implement scale-to-zero:
+// upstream's gate-on expectations of the same tests.
+func TestScaleFromZeroProposal(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target int64
+		value  int64
+		want   int32
+	}{
+		{"TestScaleUpFromZeroCMObject/HPAScaleToZero=true", q("15.0"), 20000, 2},
+		{"TestScaleUpFromZeroIgnoresToleranceCMObject/HPAScaleToZero=true", q("1.0"), 1000, 1},
+		{"TestScaleUpFromZeroWhenMinReplicasIncreased/HPAScaleToZero=true (before min)", 15000, 10000, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Observation{Now: testNow, Metrics: []MetricValues{{Value: tc.value}}}
+			s := Spec{MaxReplicas: 6, Metrics: []MetricSpec{{Type: ObjectMetric, Name: "qps", Target: Target{Type: ValueTarget, Value: tc.target}}}}
+			if p := Recommend(o, s, testOptions()); p.Replicas != tc.want || p.Invalid {
+				t.Errorf("Recommend() = %d invalid=%v, want %d", p.Replicas, p.Invalid, tc.want)
+			}
+		})
+	}
+}
