@@ -2,6 +2,7 @@ package horizontal
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -82,6 +83,12 @@ func summarize(d Decision, n normalized) (string, string) {
 	if metric == "" {
 		metric = "metrics"
 	}
-	return reason, fmt.Sprintf("%s proposes %d, stabilized %d, desired %d: %s",
-		metric, d.Recommended, d.Stabilized, d.Replicas, why)
+	// Built by hand: this runs once per target and reconcile.
+	buf := make([]byte, 0, 192)
+	buf = append(append(buf, metric...), " proposes "...)
+	buf = strconv.AppendInt(buf, int64(d.Recommended), 10)
+	buf = strconv.AppendInt(append(buf, ", stabilized "...), int64(d.Stabilized), 10)
+	buf = strconv.AppendInt(append(buf, ", desired "...), int64(d.Replicas), 10)
+	buf = append(append(buf, ": "...), why...)
+	return reason, string(buf)
 }
