@@ -67,16 +67,23 @@ func convertPodMetrics(items []metricsapi.PodMetrics) ([]PodUsage, error) {
 	if len(items) == 0 {
 		return nil, fmt.Errorf("no PodMetrics: %w", ErrNoData)
 	}
+	n := 0
+	for i := range items {
+		n += len(items[i].Containers)
+	}
+	all := make([]ContainerUsage, n) // one allocation for every container
 	pods := make([]PodUsage, len(items))
 	for i := range items {
 		pm := &items[i]
+		k := len(pm.Containers)
 		pods[i] = PodUsage{
 			Name:       pm.Name,
 			Labels:     pm.Labels,
 			Timestamp:  pm.Timestamp.Time,
 			Window:     pm.Window.Duration,
-			Containers: make([]ContainerUsage, len(pm.Containers)),
+			Containers: all[:k:k],
 		}
+		all = all[k:]
 		for j := range pm.Containers {
 			c := &pm.Containers[j]
 			cu := ContainerUsage{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"syscall"
 	"time"
 
@@ -42,8 +43,8 @@ func NewPrometheus(q Querier, opts ...Option) *Prometheus {
 // settings Prometheus itself uses (TLS, bearer token file, basic auth,
 // proxy) and a per-query timeout (<= 0: DefaultTimeout).
 func NewPrometheusClient(url string, httpCfg config.HTTPClientConfig, timeout time.Duration, opts ...Option) (*Prometheus, error) {
-	if url == "" {
-		return nil, errors.New("prometheus url: must not be empty")
+	if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("prometheus url %q: want http(s)://host[:port][/path]", url)
 	}
 	if err := httpCfg.Validate(); err != nil {
 		return nil, fmt.Errorf("prometheus httpConfig: %w", err)

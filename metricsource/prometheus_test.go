@@ -294,8 +294,10 @@ func TestNewPrometheusClientErrors(t *testing.T) {
 	if _, err := NewPrometheusClient("", config.DefaultHTTPClientConfig, time.Second); err == nil {
 		t.Error("empty url: error = nil")
 	}
-	if _, err := NewPrometheusClient("http://[::1", config.DefaultHTTPClientConfig, time.Second); err == nil {
-		t.Error("bad url: error = nil")
+	for _, url := range []string{"http://[::1", "localhost:9090", "ftp://x", "http://"} {
+		if _, err := NewPrometheusClient(url, config.DefaultHTTPClientConfig, time.Second); err == nil || !strings.Contains(err.Error(), url) {
+			t.Errorf("NewPrometheusClient(%q) error = %v, want one naming the url", url, err)
+		}
 	}
 }
 
