@@ -31,6 +31,10 @@ var errMismatch = errors.New("decisions differ from the expectations")
 func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ebb simulate -f scenario.yaml\n       ebb simulate --trace load.csv --spec spec.yaml [flags]\n\nflags:")
+		fs.PrintDefaults()
+	}
 	o := simulateOptions{world: simulate.DefaultWorld()}
 	fs.StringVar(&o.scenario, "f", "", "scenario file (YAML or JSON) to replay")
 	fs.StringVar(&o.trace, "trace", "", "load trace CSV t_seconds,demand_cores for the closed-loop world")
@@ -46,6 +50,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
 	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	var err error
