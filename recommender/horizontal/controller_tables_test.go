@@ -1,6 +1,8 @@
 package horizontal
 
 import (
+	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -158,4 +160,40 @@ func TestScaleFromZeroProposal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestComputedToleranceAlgImplementation ports upstream's controller test:
+// a scale-down just outside the tolerance, then none just inside it.
+func TestComputedToleranceAlgImplementation(t *testing.T) {
+	startPods := int32(10)
+	totalUsedCPUOfAllPods := uint64(startPods * 150)
+	totalRequestedCPUOfAllPods := int32(2 * totalUsedCPUOfAllPods)
+	requestedToUsed := float64(totalRequestedCPUOfAllPods / int32(totalUsedCPUOfAllPods))
+	perPodRequested := totalRequestedCPUOfAllPods / startPods
+
+	target := math.Abs(1/(requestedToUsed*(1-defaultTestingTolerance))) + .01
+	finalCPUPercentTarget := int32(target * 100)
+	resourcesUsedRatio := float64(totalUsedCPUOfAllPods) / float64(float64(totalRequestedCPUOfAllPods)*target)
+	finalPods := int32(math.Ceil(resourcesUsedRatio * float64(startPods)))
+
+	levels := make([]uint64, 10)
+	for i := range levels {
+		levels[i] = totalUsedCPUOfAllPods / 10
+	}
+	var requests []int64
+	for _, d := range []int32{100, -100, 10, -10, 2, -2, 1, -1, 0, 0} {
+		requests = append(requests, q(fmt.Sprint(perPodRequested+d)+"m"))
+	}
+	tc1 := controllerCase{
+		maxReplicas: 1000, specReplicas: startPods, statusReplicas: startPods,
+		expectedDesiredReplicas: finalPods, CPUTarget: finalCPUPercentTarget,
+		reportedLevels: levels, reportedCPURequests: requests, recommendations: []timestampedRecommendation{},
+	}
+	t.Run("scale down outside tolerance", func(t *testing.T) { tc1.run(t) })
+
+	target = math.Abs(1/(requestedToUsed*(1-defaultTestingTolerance))) + .004
+	tc2 := tc1
+	tc2.CPUTarget, tc2.expectedDesiredReplicas = int32(target*100), startPods
+	tc2.expectedConditions = statusOkWithOverrides(cond{"AbleToScale", true, "ReadyForNewScale"})
+	t.Run("no scale inside tolerance", func(t *testing.T) { tc2.run(t) })
 }
