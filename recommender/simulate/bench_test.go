@@ -22,3 +22,19 @@ func BenchmarkRunDiurnal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunPerSecondTrace simulates one hour of a trace with one row per
+// second (3600 rows, 240 syncs).
+func BenchmarkRunPerSecondTrace(b *testing.B) {
+	w := DefaultWorld()
+	w.Spec = cpuSpec(2, 50, 70)
+	for i := range 3600 {
+		w.Trace = append(w.Trace, Point{T: time.Duration(i) * time.Second, Demand: 1 + float64(i%600)/100})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Run(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

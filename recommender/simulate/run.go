@@ -32,6 +32,8 @@ type world struct {
 	replicas int32 // spec.replicas: the last decision
 	pods     []*pod
 	seq      int
+	row      int // trace row in force at the last integrated time
+	segBuf   []segment
 	hist     horizontal.History
 	totals   Totals
 	podSecs  float64
@@ -170,24 +172,31 @@ type segment struct {
 }
 
 // segments splits [a, b) at trace rows; before the first row the demand is
-// the first row's.
+// the first row's. Calls come in time order, so a cursor (s.row, the row in
+// force at the last a) keeps this linear in the trace length over a run.
 func (s *world) segments(a, b time.Duration) []segment {
-	var out []segment
 	tr := s.w.Trace
-	for i := range tr {
-		lo := tr[i].T
-		if i == 0 {
-			lo = min(lo, a)
+	for s.row+1 < len(tr) && tr[s.row+1].T <= a {
+		s.row++
+	}
+	out := s.segBuf[:0]
+	for i := s.row; i < len(tr); i++ {
+		lo := max(tr[i].T, a)
+		if i == s.row {
+			lo = a
+		}
+		if lo >= b {
+			break
 		}
 		hi := b
 		if i+1 < len(tr) {
 			hi = min(b, tr[i+1].T)
 		}
-		lo = max(lo, a)
 		if hi > lo {
 			out = append(out, segment{dur: hi - lo, demand: tr[i].Demand})
 		}
 	}
+	s.segBuf = out
 	return out
 }
 
