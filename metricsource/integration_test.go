@@ -113,8 +113,9 @@ scrape_configs:
 		}
 	})
 	url := "http://" + addr
+	client := &http.Client{Timeout: 2 * time.Second}
 	waitFor(t, 30*time.Second, "prometheus /-/ready", func() error {
-		resp, err := http.Get(url + "/-/ready")
+		resp, err := client.Get(url + "/-/ready")
 		if err != nil {
 			return err
 		}
