@@ -41,7 +41,7 @@ deploy-render: $(HELM) $(KUSTOMIZE)
 	$(KUSTOMIZE) build deploy/kustomize > $(DEPLOY_OUT)/kustomize.yaml
 	$(KUSTOMIZE) build deploy/overlays/monitoring > $(DEPLOY_OUT)/kustomize-monitoring.yaml
 	$(HELM) lint --strict deploy/helm/ebb
-	$(HELM) lint --strict deploy/helm/ebb --set serviceMonitor.enabled=true,podMonitor.enabled=true,dashboards.enabled=true,prometheus.url=
+	$(HELM) lint --strict deploy/helm/ebb --set serviceMonitor.enabled=true,podMonitor.enabled=true,dashboards.enabled=true,prometheus.url= --set-json 'rbac.extraRules=[{"apiGroups":["argoproj.io"],"resources":["rollouts/scale"],"verbs":["get","update","patch"]}]'
 	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true > $(DEPLOY_OUT)/helm.yaml
 	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true,serviceMonitor.enabled=true > $(DEPLOY_OUT)/helm-monitoring.yaml
 

@@ -127,7 +127,8 @@ func TestRoleRules(t *testing.T) {
 		{"", "pods/resize", "patch", true},
 		{"apps", "deployments/scale", "patch", true},
 		{"apps", "statefulsets/scale", "update", true},
-		{"argoproj.io", "rollouts/scale", "get", true},
+		{"", "replicationcontrollers/scale", "patch", false},
+		{"argoproj.io", "rollouts/scale", "get", false}, // custom resources: a rule the user adds
 		{"apps", "deployments", "watch", true},
 		{"apps", "replicasets", "list", true},
 		{"apps", "deployments", "patch", true},
