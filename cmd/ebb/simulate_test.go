@@ -67,8 +67,8 @@ func TestSimulateTraces(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			summary := filepath.Join(t.TempDir(), "summary.json")
 			var stdout, stderr bytes.Buffer
-			args := []string{"--trace", filepath.Join(simTestdata, "traces", name+".csv"),
-				"--spec", filepath.Join(simTestdata, "traces", "spec.yaml"), "--summary", summary}
+			args := []string{"--trace", filepath.Join("../../docs/traces", name+".csv"),
+				"--spec", filepath.Join("../../docs/traces", "spec.yaml"), "--summary", summary}
 			if code := runSimulate(args, &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
