@@ -59,6 +59,21 @@ func TestDecideInvalidInput(t *testing.T) {
 			b.ScaleDown.Policies[0].Type = "Pods/s"
 			s.Behavior = &b
 		}, `policies[0].type "Pods/s"`},
+		{"no policies", func(_ *Observation, s *Spec, _ *Options) {
+			b := DefaultBehavior(testOptions())
+			b.ScaleUp.Policies = nil
+			s.Behavior = &b
+		}, "spec.behavior.scaleUp.policies must specify at least one policy"},
+		{"policy period above 30 minutes", func(_ *Observation, s *Spec, _ *Options) {
+			b := DefaultBehavior(testOptions())
+			b.ScaleDown.Policies[0].Period = time.Hour
+			s.Behavior = &b
+		}, "spec.behavior.scaleDown.policies[0].period 1h0m0s must be within (0, 30m0s]"},
+		{"window above one hour", func(_ *Observation, s *Spec, _ *Options) {
+			b := DefaultBehavior(testOptions())
+			b.ScaleDown.StabilizationWindow = 2 * time.Hour
+			s.Behavior = &b
+		}, "spec.behavior.scaleDown.stabilizationWindow 2h0m0s must be within [0, 1h0m0s]"},
 		{"negative behavior tolerance", func(_ *Observation, s *Spec, _ *Options) {
 			b := DefaultBehavior(testOptions())
 			b.ScaleUp.Tolerance = new(float64)

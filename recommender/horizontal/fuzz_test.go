@@ -119,7 +119,7 @@ func (f *fuzzBytes) rules() ScalingRules {
 	if f.rare(64) {
 		r.SelectPolicy = "Bogus"
 	}
-	for range f.small(0, 4) {
+	for range f.small(1, 3) {
 		r.Policies = append(r.Policies, ScalingPolicy{
 			Type:   []ScalingPolicyType{PodsPolicy, PercentPolicy}[f.u8()%2],
 			Value:  int32(f.small(1, 300)),

@@ -4,6 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
+)
+
+// The API server's bounds of a behavior (MaxStabilizationWindowSeconds,
+// MaxPeriodSeconds).
+const (
+	maxStabilizationWindow = time.Hour
+	maxPolicyPeriod        = 30 * time.Minute
 )
 
 // validate reports every problem of the spec, the options and the
@@ -48,8 +56,8 @@ func validTolerance(t float64) bool {
 // is read as Max, the API default.
 func validateRules(field string, r ScalingRules) []error {
 	var errs []error
-	if r.StabilizationWindow < 0 {
-		errs = append(errs, fmt.Errorf("%s.stabilizationWindow %v must be >= 0", field, r.StabilizationWindow))
+	if r.StabilizationWindow < 0 || r.StabilizationWindow > maxStabilizationWindow {
+		errs = append(errs, fmt.Errorf("%s.stabilizationWindow %v must be within [0, %v]", field, r.StabilizationWindow, maxStabilizationWindow))
 	}
 	switch r.SelectPolicy {
 	case "", SelectMax, SelectMin, SelectDisabled:
@@ -59,6 +67,9 @@ func validateRules(field string, r ScalingRules) []error {
 	if r.Tolerance != nil && !validTolerance(*r.Tolerance) {
 		errs = append(errs, fmt.Errorf("%s.tolerance %v must be a number >= 0", field, *r.Tolerance))
 	}
+	if len(r.Policies) == 0 {
+		errs = append(errs, fmt.Errorf("%s.policies must specify at least one policy", field))
+	}
 	for i, p := range r.Policies {
 		if p.Type != PodsPolicy && p.Type != PercentPolicy {
 			errs = append(errs, fmt.Errorf("%s.policies[%d].type %q must be Pods or Percent", field, i, p.Type))
@@ -66,8 +77,8 @@ func validateRules(field string, r ScalingRules) []error {
 		if p.Value <= 0 {
 			errs = append(errs, fmt.Errorf("%s.policies[%d].value %d must be > 0", field, i, p.Value))
 		}
-		if p.Period <= 0 {
-			errs = append(errs, fmt.Errorf("%s.policies[%d].period %v must be > 0", field, i, p.Period))
+		if p.Period <= 0 || p.Period > maxPolicyPeriod {
+			errs = append(errs, fmt.Errorf("%s.policies[%d].period %v must be within (0, %v]", field, i, p.Period, maxPolicyPeriod))
 		}
 	}
 	return errs
