@@ -124,7 +124,7 @@ func demoLoop(ctx context.Context, d time.Duration, o harness.EbbOptions, ebb *h
 	defer tick.Stop()
 	for {
 		phase := math.Mod(time.Since(start).Seconds(), 180) / 180 // 0..1
-		level := 1 - math.Abs(2*phase-1)                         // 0 → 1 → 0
+		level := 1 - math.Abs(2*phase-1)                          // 0 → 1 → 0
 		reqs.Set(20 + 80*level)
 		cpu.Set(100 + 500*level)
 		select {
