@@ -232,6 +232,7 @@ func wantDeployment(t *testing.T, objs []Object) deploymentFacts {
 		ServiceAccount: mustFind(t, objs, "ServiceAccount", "ebb").Name(),
 		Policy:         mustFind(t, objs, "ConfigMap", "ebb-policy").Name(),
 		Args: []any{"run", "--namespace=$(POD_NAMESPACE)", "--policy=/etc/ebb/policy.yaml",
+			"--policy-configmap=" + mustFind(t, objs, "ConfigMap", "ebb-policy").Name(),
 			"--metrics-addr=:8080", "--leader-elect"},
 		RunAsNonRoot: true, ReadOnlyFS: true, PrivilegeEscalation: false,
 		Liveness: "/healthz", Readiness: "/readyz",
