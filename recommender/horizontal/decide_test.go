@@ -43,7 +43,7 @@ func TestDecideInvalidInput(t *testing.T) {
 		{"negative minReplicas", func(_ *Observation, s *Spec, _ *Options) { s.MinReplicas = -1 }, "spec.minReplicas -1"},
 		{"negative current replicas", func(o *Observation, _ *Spec, _ *Options) { o.CurrentReplicas = -3 }, "currentReplicas -3"},
 		{"NaN tolerance", func(_ *Observation, _ *Spec, opt *Options) { opt.Tolerance = nan }, "options tolerance NaN"},
-		{"negative durations", func(_ *Observation, _ *Spec, opt *Options) { opt.CPUInitializationPeriod = -time.Second }, "options durations must be >= 0"},
+		{"negative durations", func(_ *Observation, _ *Spec, opt *Options) { opt.CPUInitializationPeriod = -time.Second }, "options cpu initialization period -1s must be >= 0"},
 		{"policy value zero", func(_ *Observation, s *Spec, _ *Options) {
 			b := DefaultBehavior(testOptions())
 			b.ScaleUp.Policies = []ScalingPolicy{{Type: PodsPolicy, Value: 0, Period: time.Minute}}
@@ -322,4 +322,13 @@ func TestDefaults(t *testing.T) {
 	if d := cmp.Diff(want, DefaultBehavior(DefaultOptions())); d != "" {
 		t.Errorf("DefaultBehavior (-want +got):\n%s", d)
 	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Errorf("DefaultOptions().Validate() = %v", err)
+	}
+	if err := (Spec{MinReplicas: 1, MaxReplicas: 3, Behavior: &want}).Validate(); err != nil {
+		t.Errorf("Spec.Validate() with the default behavior = %v", err)
+	}
+	err := (Spec{MinReplicas: 4, MaxReplicas: 0}).Validate()
+	errContains(t, err, "spec.maxReplicas 0 must be >= 1")
+	errContains(t, err, "spec.maxReplicas 0 must be >= spec.minReplicas 4")
 }

@@ -14,10 +14,12 @@ const (
 	maxPolicyPeriod        = 30 * time.Minute
 )
 
-// validate reports every problem of the spec, the options and the
-// observation that would make a decision meaningless. Problems of a single
-// metric are not checked here: that metric fails alone (Part B).
-func validate(o *Observation, s *Spec, opt *Options) error {
+// Validate reports every problem of the spec that the API server's
+// validation would reject (and that would make a decision meaningless),
+// each naming the field and its value. Problems of a single metric are not
+// reported: that metric fails alone (Part B). MinReplicas 0 is accepted (the
+// API allows it with the HPAScaleToZero gate).
+func (s Spec) Validate() error {
 	var errs []error
 	if s.MinReplicas < 0 {
 		errs = append(errs, fmt.Errorf("spec.minReplicas %d must be >= 0", s.MinReplicas))
@@ -28,24 +30,45 @@ func validate(o *Observation, s *Spec, opt *Options) error {
 	if s.MaxReplicas < s.MinReplicas {
 		errs = append(errs, fmt.Errorf("spec.maxReplicas %d must be >= spec.minReplicas %d", s.MaxReplicas, s.MinReplicas))
 	}
+	if s.Behavior != nil {
+		errs = append(errs, validateRules("spec.behavior.scaleUp", s.Behavior.ScaleUp)...)
+		errs = append(errs, validateRules("spec.behavior.scaleDown", s.Behavior.ScaleDown)...)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every invalid option, naming it and its value.
+func (o Options) Validate() error {
+	var errs []error
+	if !validTolerance(o.Tolerance) {
+		errs = append(errs, fmt.Errorf("options tolerance %v must be a number >= 0", o.Tolerance))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"cpu initialization period", o.CPUInitializationPeriod},
+		{"initial readiness delay", o.InitialReadinessDelay},
+		{"downscale stabilization", o.DownscaleStabilization},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("options %s %v must be >= 0", d.name, d.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validate reports every problem of the spec, the options and the
+// observation's sizes.
+func validate(o *Observation, s *Spec, opt *Options) error {
+	var errs []error
 	if o.CurrentReplicas < 0 {
 		errs = append(errs, fmt.Errorf("observation currentReplicas %d must be >= 0", o.CurrentReplicas))
 	}
 	if o.StatusReplicas < 0 {
 		errs = append(errs, fmt.Errorf("observation statusReplicas %d must be >= 0", o.StatusReplicas))
 	}
-	if !validTolerance(opt.Tolerance) {
-		errs = append(errs, fmt.Errorf("options tolerance %v must be a number >= 0", opt.Tolerance))
-	}
-	if opt.CPUInitializationPeriod < 0 || opt.InitialReadinessDelay < 0 || opt.DownscaleStabilization < 0 {
-		errs = append(errs, fmt.Errorf("options durations must be >= 0 (cpu initialization period %v, initial readiness delay %v, downscale stabilization %v)",
-			opt.CPUInitializationPeriod, opt.InitialReadinessDelay, opt.DownscaleStabilization))
-	}
-	if s.Behavior != nil {
-		errs = append(errs, validateRules("spec.behavior.scaleUp", s.Behavior.ScaleUp)...)
-		errs = append(errs, validateRules("spec.behavior.scaleDown", s.Behavior.ScaleDown)...)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, s.Validate(), opt.Validate())...)
 }
 
 func validTolerance(t float64) bool {
