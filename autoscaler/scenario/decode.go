@@ -24,7 +24,7 @@ const (
 // Decode parses a scenario file (YAML or JSON). Its error names the first
 // problem's field path and value; spec validation problems are all joined.
 func Decode(data []byte) (simulate.Scenario, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return simulate.Scenario{}, fmt.Errorf("parse scenario: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 // object (recognized by its "kind" or "apiVersion" field; scaleTargetRef is
 // optional), then defaults, validates and converts it with hpaspec.Convert.
 func DecodeSpec(data []byte, downscaleStabilization time.Duration) (horizontal.Spec, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return horizontal.Spec{}, fmt.Errorf("parse spec: %w", err)
 	}

@@ -69,8 +69,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	// One line, whatever the error joins.
-	fmt.Fprintf(stderr, "ebb simulate: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	fmt.Fprintf(stderr, "ebb simulate: %s\n", oneLine(err))
 	if errors.Is(err, errMismatch) {
 		return 1
 	}
@@ -223,4 +222,15 @@ func writeTraceCSV(w io.Writer, res simulate.Result) {
 		t.CoreSeconds, t.UnderProvisionedSeconds, t.ScaleEvents, t.ScaleUps, t.ScaleDowns)
 	fmt.Fprintf(w, "# demandCoreSeconds=%.1f demandOverRequested=%.3f averagePods=%.2f maxPods=%d syncs=%d seconds=%g\n",
 		t.DemandCoreSeconds, t.DemandOverRequested, t.AveragePods, t.MaxPods, t.Syncs, t.Seconds)
+}
+
+// oneLine joins the lines of a (possibly joined) error with "; ".
+func oneLine(err error) string {
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.ReplaceAll(strings.Join(parts, "; "), ":; ", ": ")
 }

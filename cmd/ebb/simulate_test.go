@@ -134,6 +134,7 @@ func TestSimulateBadInput(t *testing.T) {
 		{"bad phase", spec + "steps:\n- currentReplicas: 1\n  pods: [{name: a, phase: Sleeping}]\n", `steps[0].pods[0].phase: invalid value "Sleeping"`},
 		{"error for unknown metric", spec + "steps:\n- currentReplicas: 1\n  errors: {qps: boom}\n", "steps[0].errors.qps: no metric"},
 		{"not yaml", "spec: [\n", "parse scenario"},
+		{"duplicate key", spec + spec + step, `line 2: key "spec" already set in map`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
