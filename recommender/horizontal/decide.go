@@ -41,7 +41,7 @@ func decide(o Observation, s Spec, opt Options, h *History) Decision {
 	}
 	d.Proposal = recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
 	if d.Proposal.Invalid {
-		d.Err = fmt.Errorf("compute desired replicas: %s", d.Proposal.Message)
+		d.Err = fmt.Errorf("compute desired replicas: %w", d.Proposal.firstErr())
 		d.AbleToScaleReason, d.Reason = ReasonFailedComputeMetricsReplicas, d.Proposal.Reason
 		d.Message = d.Proposal.Message
 		return d

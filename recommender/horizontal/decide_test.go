@@ -133,6 +133,9 @@ func TestRecommendBadMetrics(t *testing.T) {
 				}
 			}
 			d := Decide(o, Spec{MinReplicas: 1, MaxReplicas: 10, Metrics: tc.metrics}, testOptions(), nil)
+			if tc.wantErr == errTest.Error() && !errors.Is(d.Err, errTest) {
+				t.Errorf("Decide().Err = %v does not wrap the source error", d.Err)
+			}
 			if d.Err == nil || d.Replicas != o.CurrentReplicas || d.Reason != tc.wantReason {
 				t.Errorf("Decide() = %d, reason %q, err %v; want %d, %q and an error", d.Replicas, d.Reason, d.Err, o.CurrentReplicas, tc.wantReason)
 			}

@@ -19,6 +19,20 @@ const (
 // errNoObservation is the error of a metric without a MetricValues entry.
 var errNoObservation = errors.New("no observation for this metric")
 
+// errNoMetrics is the error of a spec without metrics.
+var errNoMetrics = errors.New("spec.metrics is empty")
+
+// firstErr returns the error of the first failed metric of p, or
+// errNoMetrics when p has no metric.
+func (p *Proposal) firstErr() error {
+	for i := range p.Metrics {
+		if p.Metrics[i].Err != nil {
+			return p.Metrics[i].Err
+		}
+	}
+	return errNoMetrics
+}
+
 // recommend is Recommend with the tolerances and readiness settings already
 // resolved.
 func recommend(o Observation, s Spec, tol tolerances, rd readiness) Proposal {
@@ -46,7 +60,7 @@ func recommend(o Observation, s Spec, tol tolerances, rd readiness) Proposal {
 	if len(s.Metrics) == 0 {
 		p.Invalid = true
 		p.Reason = ReasonInvalidMetricSourceType
-		p.Message = "the HPA was unable to compute the replica count: spec.metrics is empty"
+		p.Message = "the HPA was unable to compute the replica count: " + errNoMetrics.Error()
 		return p
 	}
 	if invalid >= len(s.Metrics) || (invalid > 0 && p.Replicas < o.CurrentReplicas) {
@@ -84,7 +98,7 @@ func evalMetric(m MetricSpec, mv MetricValues, o *Observation, tol tolerances, r
 	var err error
 	if err = checkTarget(m); err == nil {
 		if mv.Err != nil {
-			err = fmt.Errorf("get %s: %w", m, mv.Err)
+			err = fmt.Errorf("source: %w", mv.Err)
 		} else {
 			err = evalValues(&mp, mv, o, tol, rd)
 		}
