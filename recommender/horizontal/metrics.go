@@ -37,7 +37,7 @@ func (p *Proposal) firstErr() error {
 // resolved.
 func recommend(o Observation, s Spec, tol tolerances, rd readiness) Proposal {
 	p := Proposal{Metrics: make([]MetricProposal, len(s.Metrics))}
-	invalid, first := 0, -1
+	invalid, first, best := 0, -1, -1
 	for i := range s.Metrics {
 		mv := MetricValues{Err: errNoObservation}
 		if i < len(o.Metrics) {
@@ -53,9 +53,11 @@ func recommend(o Observation, s Spec, tol tolerances, rd readiness) Proposal {
 			continue
 		}
 		if p.Replicas == 0 || mp.Replicas > p.Replicas {
-			p.Replicas = mp.Replicas
-			p.Metric = mp.Metric.String()
+			p.Replicas, best = mp.Replicas, i
 		}
+	}
+	if best >= 0 {
+		p.Metric = s.Metrics[best].String()
 	}
 	if len(s.Metrics) == 0 {
 		p.Invalid = true
