@@ -199,3 +199,49 @@ func TestParseTrace(t *testing.T) {
 		})
 	}
 }
+
+// TestPodLifecycle follows one new pod with a 10 s Pending time and a 30 s
+// startup: created at the 0.5 s tick, Running at 10.5 s, Ready at 30.5 s,
+// first scraped at 15.5 s, in the metrics from its second scrape (30.5 s).
+func TestPodLifecycle(t *testing.T) {
+	w := DefaultWorld()
+	w.Spec, w.Trace, w.Pending = cpuSpec(1, 5, 50), []Point{{0, 1}}, 10*time.Second
+	s := newWorld(w)
+	s.replicas = 2
+	type state struct {
+		Phase     horizontal.PodPhase
+		Ready     bool
+		Start     time.Duration // StartTime - Epoch; -1 when unset
+		ReadyAt   time.Duration // ReadyTransition - Epoch
+		Readings  int
+		HasSample bool
+	}
+	at := func(t time.Duration) state {
+		p := s.pods[1]
+		o := s.observe(p, Epoch().Add(t))
+		st := state{Phase: o.Phase, Ready: o.Ready, Start: -1, ReadyAt: o.ReadyTransition.Sub(Epoch()), Readings: p.readings}
+		if !o.StartTime.IsZero() {
+			st.Start = o.StartTime.Sub(Epoch())
+		}
+		st.HasSample = p.readings >= 2
+		return st
+	}
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	want := map[time.Duration]state{
+		5 * time.Second:  {horizontal.PodPending, false, -1, ms(500), 0, false},
+		12 * time.Second: {horizontal.PodRunning, false, ms(10500), ms(10500), 0, false},
+		20 * time.Second: {horizontal.PodRunning, false, ms(10500), ms(10500), 1, false},
+		31 * time.Second: {horizontal.PodRunning, true, ms(10500), ms(30500), 2, true},
+	}
+	got := map[time.Duration]state{}
+	for k := range 31 {
+		tick := time.Duration(k)*time.Second + tickOffset
+		s.tick(tick)
+		if _, ok := want[tick+tickOffset]; ok {
+			got[tick+tickOffset] = at(tick + tickOffset)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pod states (-want +got):\n%s", diff)
+	}
+}
