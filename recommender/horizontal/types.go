@@ -261,8 +261,10 @@ type Decision struct {
 	Stabilized int32
 	Proposal   Proposal
 	// AbleToScale reason: "ReadyForNewScale", "ScaleUpStabilized",
-	// "ScaleDownStabilized", or "ScalingDisabled"/"FailedComputeMetricsReplicas"
-	// style reasons when no normalization took place.
+	// "ScaleDownStabilized", or, when no normalization took place,
+	// "ScalingDisabled" (current size 0), "FailedComputeMetricsReplicas"
+	// (invalid proposal) or "InvalidSpec" (Err set). An out-of-range current
+	// size gives "ReadyForNewScale" with LimitedReason TooMany/TooFewReplicas.
 	AbleToScaleReason string
 	// ScalingLimited reason: "DesiredWithinRange", "TooFewReplicas",
 	// "TooManyReplicas", "ScaleUpLimit", "ScaleDownLimit".
