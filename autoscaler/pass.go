@@ -28,6 +28,7 @@ type pass struct {
 	// hpaTargets maps "<group>/<Kind>/<name>" to the name of an HPA that
 	// targets it.
 	hpaTargets map[string]string
+	pods       *podIndex
 }
 
 type podValuesResult struct {

@@ -77,7 +77,7 @@ func (l *Loop) reconcile(ctx context.Context, p *pass, t Target) (report.Target,
 	if err != nil {
 		return fail("InvalidSelector", fmt.Errorf("scale of %s selector %q: %w", t, sc.Status.Selector, err))
 	}
-	podList, err := l.o.Pods.Pods(t.Namespace).List(sel)
+	podList, err := p.podsFor(sel)
 	if err != nil {
 		return fail("FailedGetPods", fmt.Errorf("list pods of %s: %w", t, err))
 	}
