@@ -108,3 +108,48 @@ func TestStabilizeBehaviorStrictCutoff(t *testing.T) {
 		t.Errorf("stabilizeBehavior() = %d, want 3 (entry exactly one window old ignored)", got)
 	}
 }
+
+// TestSelectPolicies checks selectPolicy Min and Disabled in both
+// directions (C.3.2), which upstream's TestScalingWithRules leaves out.
+func TestSelectPolicies(t *testing.T) {
+	rules := func(sel SelectPolicy) ScalingRules {
+		return ScalingRules{SelectPolicy: sel, Policies: []ScalingPolicy{
+			{Type: PodsPolicy, Value: 3, Period: time.Minute},
+			{Type: PercentPolicy, Value: 50, Period: time.Minute},
+		}}
+	}
+	for _, tc := range []struct {
+		name       string
+		sel        SelectPolicy
+		desired    int32
+		want       int32
+		wantReason string
+	}{
+		{"up Max picks the larger change", SelectMax, 40, 15, ReasonScaleUpLimit}, // max(10+3, ceil(15))
+		{"up Min picks the smaller change", SelectMin, 40, 13, ReasonScaleUpLimit},
+		{"up Disabled keeps the current size", SelectDisabled, 40, 10, ReasonScaleUpLimit},
+		{"down Max picks the larger change", SelectMax, 1, 5, ReasonScaleDownLimit}, // min(10-3, trunc(5))
+		{"down Min picks the smaller change", SelectMin, 1, 7, ReasonScaleDownLimit},
+		{"down Disabled keeps the current size", SelectDisabled, 1, 10, ReasonScaleDownLimit},
+		{"up within the limit", SelectMin, 12, 12, ReasonDesiredWithinRange},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bh := &Behavior{ScaleUp: rules(tc.sel), ScaleDown: rules(tc.sel)}
+			got, reason, _ := limitBehavior(&History{}, testNow, 10, tc.desired, bounds{min: 1, max: 100}, bh)
+			if got != tc.want || reason != tc.wantReason {
+				t.Errorf("limitBehavior() = %d, %s; want %d, %s", got, reason, tc.want, tc.wantReason)
+			}
+		})
+	}
+}
+
+// TestPeriodStartCountsBothDirections checks pitfall F.6: a recent
+// scale-down enlarges the allowed scale-up.
+func TestPeriodStartCountsBothDirections(t *testing.T) {
+	h := &History{ScaleDownEvents: []Event{{At: testNow.Add(-10 * time.Second), Change: 4}}}
+	up := ScalingRules{SelectPolicy: SelectMax, Policies: []ScalingPolicy{{Type: PodsPolicy, Value: 2, Period: 15 * time.Second}}}
+	got, _, _ := limitBehavior(h, testNow, 6, 20, bounds{min: 1, max: 100}, &Behavior{ScaleUp: up, ScaleDown: up})
+	if got != 12 { // period start 6+4 = 10, plus 2
+		t.Errorf("limitBehavior() = %d, want 12", got)
+	}
+}
