@@ -16,6 +16,9 @@ E2E_RUN       ?= .
 
 .PHONY: cluster-binaries e2e ebb-cluster demo demo-down
 
+# make test = unit tests (top-level Makefile), then the e2e suite.
+test: e2e
+
 ## cluster-binaries: build and cache the e2e cluster's binaries (no-op when cached)
 cluster-binaries:
 	@e2e/cluster/build.sh >/dev/null
