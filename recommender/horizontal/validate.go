@@ -61,14 +61,18 @@ func (o Options) Validate() error {
 // validate reports every problem of the spec, the options and the
 // observation's sizes.
 func validate(o *Observation, s *Spec, opt *Options) error {
-	var errs []error
+	specErr, optErr := s.Validate(), opt.Validate()
+	if specErr == nil && optErr == nil && o.CurrentReplicas >= 0 && o.StatusReplicas >= 0 {
+		return nil // the common case, without allocating
+	}
+	errs := []error{specErr, optErr}
 	if o.CurrentReplicas < 0 {
 		errs = append(errs, fmt.Errorf("observation currentReplicas %d must be >= 0", o.CurrentReplicas))
 	}
 	if o.StatusReplicas < 0 {
 		errs = append(errs, fmt.Errorf("observation statusReplicas %d must be >= 0", o.StatusReplicas))
 	}
-	return errors.Join(append(errs, s.Validate(), opt.Validate())...)
+	return errors.Join(errs...)
 }
 
 func validTolerance(t float64) bool {
