@@ -65,6 +65,7 @@ type serviceFlags struct {
 	leaseName       string
 	identity        string
 	policyConfigMap string
+	policyInterval  time.Duration
 }
 
 // parseFlags parses args into fs; it returns -1 to go on, else the exit
@@ -94,6 +95,7 @@ func runService(args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.leaseName, "lease-name", "ebb", "name of the leader-election Lease")
 	fs.StringVar(&f.identity, "identity", host, "leader-election identity (default: hostname, i.e. the pod name)")
 	fs.StringVar(&f.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
+	fs.DurationVar(&f.policyInterval, "policy-interval", policy.DefaultWatchInterval, "how often the policy file is checked for changes")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -285,7 +287,8 @@ func startPolicy(ctx context.Context, f serviceFlags, ns string, c *clients, reg
 	var loop *autoscaler.Loop
 	var holder *autoscaler.PolicyHolder
 	w, err := policy.NewWatcher(policy.WatcherOptions{
-		Path: f.policy,
+		Path:     f.policy,
+		Interval: f.policyInterval,
 		OnReload: func(p *policy.Compiled) {
 			holder.Set(p)
 			loop.PolicyReloaded("success")
