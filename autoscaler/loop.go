@@ -98,6 +98,9 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 	}
 	p := newPass(l, cfg, now)
 	for _, t := range cfg.Targets {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("pass interrupted: %w", err) // no Events for a shutdown
+		}
 		if t.Namespace == "" {
 			t.Namespace = l.o.Namespace
 		}

@@ -56,7 +56,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
 		return 2
 	}
-	c, err := newClients(f.kubeconfig)
+	c, err := newClients(f.kubeconfig, f.qps, f.burst)
 	if err != nil {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
 		return 1

@@ -48,6 +48,8 @@ type clusterFlags struct {
 	namespace  string
 	policy     string
 	logLevel   string
+	qps        float64
+	burst      int
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
@@ -55,6 +57,8 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.namespace, "namespace", "", "namespace to manage (default: the pod's namespace in-cluster)")
 	fs.StringVar(&c.policy, "policy", "", "policy file (YAML)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Float64Var(&c.qps, "kube-api-qps", 50, "queries per second to the API server (one scale GET per target per pass)")
+	fs.IntVar(&c.burst, "kube-api-burst", 100, "burst of queries to the API server")
 }
 
 // serviceFlags are the flags of ebb run.
@@ -134,7 +138,7 @@ type clients struct {
 	mapper  meta.RESTMapper // a DeferredDiscoveryRESTMapper in production
 }
 
-func newClients(kubeconfig string) (*clients, error) {
+func newClients(kubeconfig string, qps float64, burst int) (*clients, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -146,6 +150,7 @@ func newClients(kubeconfig string) (*clients, error) {
 		return nil, fmt.Errorf("kubernetes config (--kubeconfig %q): %w", kubeconfig, err)
 	}
 	cfg.UserAgent = "ebb"
+	cfg.QPS, cfg.Burst = float32(qps), burst
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -159,7 +164,7 @@ func newClients(kubeconfig string) (*clients, error) {
 		return nil, fmt.Errorf("discovery client: %w", err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(disc))
+	scales, err := scale.NewForConfig(rest.CopyConfig(cfg), mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(disc))
 	if err != nil {
 		return nil, fmt.Errorf("scale client: %w", err)
 	}
@@ -251,7 +256,7 @@ func serve(ctx context.Context, f serviceFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := newClients(f.kubeconfig)
+	c, err := newClients(f.kubeconfig, f.qps, f.burst)
 	if err != nil {
 		return err
 	}
