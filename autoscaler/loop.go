@@ -205,7 +205,7 @@ func shapedBy(t Target, d horizontal.Decision) []string {
 	var out []string
 	switch d.AbleToScaleReason {
 	case horizontal.ReasonScaleUpStabilized, horizontal.ReasonScaleDownStabilized:
-		w := time.Duration(0)
+		w := t.Options.DownscaleStabilization // legacy path: the controller-wide window
 		dir := "scaleDown"
 		if t.Spec.Behavior != nil {
 			w = t.Spec.Behavior.ScaleDown.StabilizationWindow

@@ -239,3 +239,30 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestReportShowsWhatShapedTheNumber(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t)
+		c.addWorkload(t, "web", 2, 100, time.Now().Add(-time.Hour))
+		l, _ := c.newLoop(t, loopConfig{targets: []Target{cpuTarget("web", policy.ModeApply, nil)}})
+		if _, err := l.Pass(t.Context(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		c.setCPU("web", 5)
+		time.Sleep(time.Minute)
+		rep, err := l.Pass(t.Context(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := rep.Targets[0]
+		got := []any{*rt.Current, *rt.Recommended, *rt.Stabilized, *rt.Desired, rt.Reason, rt.ShapedBy}
+		want := []any{int32(4), int32(1), int32(4), int32(4), "ScaleDownStabilized",
+			[]string{"scaleDown stabilization 5m0s held at 4 (recommended 1)"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("current, recommended, stabilized, desired, reason, shapedBy (-want +got):\n%s", diff)
+		}
+		if len(rt.Metrics) != 1 || rt.Metrics[0].Utilization == nil || *rt.Metrics[0].Utilization != 5 {
+			t.Errorf("report metrics = %+v, want Resource/cpu at 5%%", rt.Metrics)
+		}
+	})
+}
