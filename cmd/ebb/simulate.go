@@ -218,9 +218,9 @@ func writeTraceCSV(w io.Writer, res simulate.Result) {
 		fmt.Fprintf(w, "%g,%d,%d,%s\n", r.T.Seconds(), r.Desired, r.Ready, util)
 	}
 	t := res.Totals
-	fmt.Fprintf(w, "# coreSeconds=%.1f underProvisionedSeconds=%.1f scaleEvents=%d (up %d, down %d)\n",
+	fmt.Fprintf(w, "# coreSeconds=%g underProvisionedSeconds=%g scaleEvents=%d (up %d, down %d)\n",
 		t.CoreSeconds, t.UnderProvisionedSeconds, t.ScaleEvents, t.ScaleUps, t.ScaleDowns)
-	fmt.Fprintf(w, "# demandCoreSeconds=%.1f demandOverRequested=%.3f averagePods=%.2f maxPods=%d syncs=%d seconds=%g\n",
+	fmt.Fprintf(w, "# demandCoreSeconds=%g demandOverRequested=%.3f averagePods=%.2f maxPods=%d syncs=%d seconds=%g\n",
 		t.DemandCoreSeconds, t.DemandOverRequested, t.AveragePods, t.MaxPods, t.Syncs, t.Seconds)
 }
 

@@ -257,6 +257,10 @@ func (s *world) observe(p *pod, now time.Time) horizontal.Pod {
 }
 
 func (s *world) finish() {
+	// The sums are exact up to float noise: report them to the micro unit.
+	for _, v := range []*float64{&s.totals.CoreSeconds, &s.totals.UnderProvisionedSeconds, &s.totals.DemandCoreSeconds} {
+		*v = math.Round(*v*1e6) / 1e6
+	}
 	secs := s.end.Seconds()
 	s.totals.Seconds = secs
 	if secs > 0 {
