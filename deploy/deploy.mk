@@ -16,7 +16,7 @@ KUSTOMIZE         := $(DEPLOY_TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 IMAGE_TAR         ?= $(CURDIR)/dist/ebb-image.tar
 IMAGE_REF         ?= ghcr.io/ebb-autoscaler/ebb:$(VERSION)
 
-.PHONY: deploy-test deploy-render deploy-go-test helm kustomize image
+.PHONY: deploy-test deploy-render deploy-go-test deploy-apply-check helm kustomize image
 
 test: deploy-test
 
@@ -52,6 +52,12 @@ deploy-go-test: deploy-render
 
 deploy-test: deploy-go-test
 	@echo "deploy-test: ok (rendered manifests in $(DEPLOY_OUT))"
+
+## deploy-apply-check: start a local API server (e2e/cluster) and apply the
+## rendered kustomize base and Helm chart as a namespace admin (not in `make
+## test`: the e2e suite applies them too; this is the standalone check)
+deploy-apply-check: deploy-render cluster-binaries
+	deploy/apply-check.sh "$$(e2e/cluster/build.sh path)/kubectl" $(HELM) $(DEPLOY_OUT)/kustomize.yaml deploy/helm/ebb $(CURDIR)/.cache/deploy-apply
 
 ## image: an OCI image tarball of a static ebb at $(IMAGE_TAR), built offline
 image:
