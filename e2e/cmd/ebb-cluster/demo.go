@@ -81,6 +81,13 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 	if err := env.SetScale(ctx, harness.DeploymentsGVR, demoNamespace, "web", 2); err != nil {
 		return err
 	}
+	// Prime kwok once the pods run, so their CPU is served one scrape sooner.
+	if _, err := env.WaitReadyPods(ctx, demoNamespace, wl.Selector(), 2, time.Minute); err != nil {
+		return err
+	}
+	if err := c.PrimeKwok(ctx); err != nil {
+		return err
+	}
 	repo, _ := os.Getwd() // make runs from the repository root
 	kubeconfig, err := env.ScopedKubeconfig(ctx, demoNamespace, filepath.Join(repo, "deploy", "kustomize", "role.yaml"), cfg.dir)
 	if err != nil {
