@@ -113,8 +113,11 @@ type Container struct {
 // NewContainer returns a tracker for one container instance feeding a.
 func (a *Aggregate) NewContainer() *Container { return &Container{agg: a} }
 
+// maxSampleUnix is maxSampleTime in Unix seconds (2200-01-01T00:00:00Z).
+const maxSampleUnix = 7258118400
+
 func checkSample(what string, t time.Time, v int64) (int64, error) {
-	if t.Before(minSampleTime) || t.After(maxSampleTime) {
+	if sec := t.Unix(); sec < 0 || sec >= maxSampleUnix {
 		return 0, fmt.Errorf("%s sample time %s outside [%s, %s]", what,
 			t.UTC().Format(time.RFC3339), minSampleTime.UTC().Format(time.RFC3339), maxSampleTime.Format(time.RFC3339))
 	}

@@ -186,3 +186,16 @@ func TestExpired(t *testing.T) {
 		t.Error("want expiry one window after the last sample")
 	}
 }
+
+func TestMaxSampleUnix(t *testing.T) {
+	if got := maxSampleTime.Unix(); got != maxSampleUnix {
+		t.Errorf("maxSampleTime.Unix() = %d, constant is %d", got, maxSampleUnix)
+	}
+	c := NewAggregate(DefaultConfig(), startTime).NewContainer()
+	if _, err := c.AddCPU(maxSampleTime, 1); err == nil {
+		t.Error("AddCPU at 2200-01-01: no error")
+	}
+	if _, err := c.AddCPU(maxSampleTime.Add(-time.Second), 1); err != nil {
+		t.Errorf("AddCPU just before 2200: %v", err)
+	}
+}

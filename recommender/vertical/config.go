@@ -139,6 +139,7 @@ func (c *Config) Validate() error {
 // plus the decay half-life of the histograms that use it.
 type scheme struct {
 	first, ratio, logRatio, eps float64
+	invLog2Ratio                float64 // 1 / log2(ratio)
 	n                           int
 	halfLife                    time.Duration
 	starts                      []float64 // start of every bucket
@@ -153,7 +154,8 @@ func newScheme(first, maxValue, ratio, eps float64, halfLife time.Duration) (sch
 	if n < 1 || n > maxBuckets {
 		return scheme{}, fmt.Errorf("bucket count %d out of range [1, %d]", n, maxBuckets)
 	}
-	s := scheme{first: first, ratio: ratio, logRatio: math.Log(ratio), eps: eps, n: n, halfLife: halfLife}
+	s := scheme{first: first, ratio: ratio, logRatio: math.Log(ratio), invLog2Ratio: 1 / math.Log2(ratio),
+		eps: eps, n: n, halfLife: halfLife}
 	s.starts = make([]float64, n)
 	for b := 1; b < n; b++ {
 		s.starts[b] = first * (math.Pow(ratio, float64(b)) - 1) / (ratio - 1)
@@ -161,9 +163,38 @@ func newScheme(first, maxValue, ratio, eps float64, halfLife time.Duration) (sch
 	return s, nil
 }
 
-// bucket returns the bucket of v, exactly as the VPA's FindBucket computes
-// it (same floating-point operations, log(ratio) cached).
+// bucket returns the bucket of v, the same as the VPA's FindBucket. The
+// bucket is guessed from v's binary exponent and found in the table of
+// bucket starts; within 1e-9 (relative) of a bucket boundary, where
+// floating-point rounding decides, it falls back to the VPA's own formula
+// (logBucket) so the result is identical. This avoids math.Log, which was
+// most of the cost of adding a sample.
 func (s *scheme) bucket(v float64) int {
+	if !(v >= s.first) || math.IsInf(v, 1) { // also NaN
+		return s.logBucket(v)
+	}
+	x := v*(s.ratio-1)/s.first + 1
+	bits := math.Float64bits(x)
+	exp := float64(int(bits>>52&0x7ff) - 1023)
+	mant := math.Float64frombits(bits&(1<<52-1) | 1023<<52) // [1, 2)
+	b := int((exp + mant - 1) * s.invLog2Ratio)             // log2(x) within 0.09
+	b = min(max(b, 1), s.n-1)
+	for b > 1 && v < s.starts[b] {
+		b--
+	}
+	for b < s.n-1 && v >= s.starts[b+1] {
+		b++
+	}
+	const guard = 1e-9
+	if v-s.starts[b] <= guard*v || (b < s.n-1 && s.starts[b+1]-v <= guard*v) {
+		return s.logBucket(v)
+	}
+	return b
+}
+
+// logBucket is the VPA's FindBucket: same floating-point operations, with
+// log(ratio) cached.
+func (s *scheme) logBucket(v float64) int {
 	if v < s.first {
 		return 0
 	}

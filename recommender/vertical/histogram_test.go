@@ -2,6 +2,7 @@ package vertical
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -162,5 +163,46 @@ func TestWindowGrowsBothWays(t *testing.T) {
 		if got, want := h.percentile(s, p), s.starts[s.bucket(v)+1]; got != want {
 			t.Errorf("percentile(%v) = %v, want %v (end of the bucket of %v)", p, got, want, v)
 		}
+	}
+}
+
+// The table lookup in bucket must agree with the VPA's log formula
+// everywhere: random values over the whole range and every bucket boundary
+// nudged by a few ulps either way.
+func TestBucketMatchesLogFormula(t *testing.T) {
+	cfg := DefaultConfig()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name string
+		s    *scheme
+		lo   float64
+	}{
+		{"cpu", &cfg.cpu, 1e-4},
+		{"memory", &cfg.mem, 1e5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var values []float64
+			for range 200000 {
+				values = append(values, tc.lo*math.Pow(10, rng.Float64()*10))
+			}
+			for _, start := range tc.s.starts {
+				v := start
+				for range 4 {
+					values = append(values, v)
+					v = math.Nextafter(v, math.Inf(1))
+				}
+				v = start
+				for range 4 {
+					v = math.Nextafter(v, 0)
+					values = append(values, v)
+				}
+			}
+			values = append(values, 0, -1, math.NaN(), math.Inf(1), tc.s.first)
+			for _, v := range values {
+				if got, want := tc.s.bucket(v), tc.s.logBucket(v); got != want {
+					t.Fatalf("bucket(%v) = %d, log formula gives %d", v, got, want)
+				}
+			}
+		})
 	}
 }
