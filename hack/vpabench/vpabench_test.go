@@ -234,3 +234,33 @@ func BenchmarkRecommendationDifference(b *testing.B) {
 		b.ReportMetric(100*sum/float64(len(d)), fmt.Sprintf("mean-%%diff-%s", diffNames[k]))
 	}
 }
+
+// BenchmarkIngestDay: a realistic feed, one day of once-a-minute CPU and
+// memory samples for 100 containers per op, through each recommender's
+// per-container path; reports samples (CPU + memory) per second.
+func BenchmarkIngestDay(b *testing.B) {
+	const n = 100
+	days := make([]Usage, n)
+	for i := range days {
+		days[i] = Day(uint64(i))
+	}
+	perOp := float64(n * 2 * 1440)
+	b.Run("vpa", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for j := range days {
+				_, c := newVPA()
+				vpaFeed(b, c, days[j], 1)
+			}
+		}
+		b.ReportMetric(perOp*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	})
+	b.Run("ebb", func(b *testing.B) {
+		cfg := vertical.DefaultConfig()
+		for i := 0; i < b.N; i++ {
+			for j := range days {
+				ebbFeed(b, vertical.NewAggregate(cfg, Start).NewContainer(), days[j], 1)
+			}
+		}
+		b.ReportMetric(perOp*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	})
+}
