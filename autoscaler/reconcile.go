@@ -119,19 +119,19 @@ func (l *Loop) act(ctx context.Context, p *pass, t Target, h *horizontal.History
 	}
 	rt.Desired = report.Int32(desired)
 	l.m.observe(t, current, d, desired)
-	if desired == current {
-		return rt, holdErr
-	}
 	dry := t.Mode == policy.ModeDryRun || l.o.DryRun
 	gk, _, _ := t.GroupKind() // parsed without error in reconcile
 	hpa, err := p.hpaConflict(t, gk)
 	if err != nil {
 		return blocked(rt, "HPAConflictUnknown", fmt.Errorf("check HPAs targeting %s: %w", t, err))
 	}
-	if hpa != "" {
+	if hpa != "" { // reported even when there is nothing to do
 		dry = true
 		rt.Blocking = append(rt.Blocking, report.Condition{Reason: "HPAConflict",
 			Message: fmt.Sprintf("HorizontalPodAutoscaler %s also targets %s; ebb stays in dry-run for it", hpa, t)})
+	}
+	if desired == current {
+		return rt, holdErr
 	}
 	t.scaleReason = scaleReason(d, current, desired)
 	act := l.o.Actuator

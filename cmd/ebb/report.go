@@ -45,7 +45,6 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
 		return 2
 	}
-	klog.SetSlogLogger(log)
 	compiled, err := loadPolicy(f.policy)
 	if err != nil {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
@@ -56,6 +55,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
 		return 2
 	}
+	klog.SetSlogLogger(log) // only after every check: tests run the checks above
 	c, err := newClients(f.kubeconfig, f.qps, f.burst)
 	if err != nil {
 		fmt.Fprintf(stderr, "ebb report: %v\n", err)
@@ -92,6 +92,8 @@ func loadPolicy(path string) (*policy.Compiled, error) {
 
 // reportPass runs one all-dry-run pass at now.
 func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Compiled, log *slog.Logger, now time.Time) (report.Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the informers
 	loop, err := newLoop(ctx, loopParts{
 		c: c, namespace: ns, compiled: compiled, log: log, dryRun: true,
 		holder:   autoscaler.NewPolicyHolder(ns, compiled),
