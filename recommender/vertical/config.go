@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -122,7 +124,7 @@ func (c *Config) Validate() error {
 	if !(c.JointTolerance >= 0 && c.JointTolerance < 1) {
 		errs = append(errs, fmt.Errorf("JointTolerance must be in [0, 1), got %v", c.JointTolerance))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := joinSorted(errs); err != nil {
 		return err
 	}
 	var err error
@@ -133,6 +135,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("memory histogram: %w", err)
 	}
 	return nil
+}
+
+// joinSorted joins errors in message order, so that a report built from
+// map iteration is deterministic.
+func joinSorted(errs []error) error {
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }
 
 // scheme is an exponential bucketing (VPA's exponentialHistogramOptions)

@@ -1,7 +1,6 @@
 package vertical
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -103,7 +102,7 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %d out of range [0, 1000]", name, u))
 		}
 	}
-	return errors.Join(errs...)
+	return joinSorted(errs)
 }
 
 // container returns the policy for a container name: exact match, else "*".
