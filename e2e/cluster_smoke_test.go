@@ -78,6 +78,28 @@ func TestSmoke(t *testing.T) {
 		t.Logf("annotation change visible after %s", time.Since(t0).Round(100*time.Millisecond))
 	})
 
+	t.Run("raw YAML applies, a CR exposes its scale", func(t *testing.T) {
+		objs, err := env.ApplyYAML(ctx, []byte(smokeYAML), ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objs) != 2 {
+			t.Fatalf("applied %d objects, want 2 (ConfigMap, Service)", len(objs))
+		}
+		if _, err := env.Kube.CoreV1().ConfigMaps(ns).Get(ctx, "smoke-config", metav1.GetOptions{}); err != nil {
+			t.Error(err)
+		}
+		if err := env.InstallScalable(ctx, ns, "queue", 3, "queue"); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.SetScale(ctx, harness.ScalableGVR, ns, "queue", 4); err != nil {
+			t.Fatal(err)
+		}
+		if spec, _, err := env.ScaleReplicas(ctx, harness.ScalableGVR, ns, "queue"); err != nil || spec != 4 {
+			t.Errorf("Scalable queue scale spec.replicas = %d (err %v), want 4", spec, err)
+		}
+	})
+
 	t.Run("scoped identity is confined to its namespace", func(t *testing.T) {
 		testScopedIdentity(t, s, ns, other)
 	})
@@ -113,6 +135,22 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 }
+
+// smokeYAML is two documents as kustomize or helm would print them.
+const smokeYAML = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: smoke-config}
+data: {k: v}
+---
+# a comment-only document is skipped
+---
+apiVersion: v1
+kind: Service
+metadata: {name: smoke-svc}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`
 
 // testScopedIdentity checks the kubeconfig ebb runs with: it may list pods,
 // read pod metrics and patch a Deployment's scale in ns; it gets 403 for the
