@@ -77,6 +77,10 @@ func DefaultConfig() *Config {
 	return c
 }
 
+// maxDuration bounds the durations of a Config so that 100 half-lives or
+// intervals still fit an int64 of nanoseconds.
+const maxDuration = 1000 * 24 * time.Hour
+
 // Validate checks every field, naming each invalid one, and derives the
 // bucket schemes. It must run before the Config is used.
 func (c *Config) Validate() error {
@@ -96,12 +100,12 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{"CPUHalfLife": c.CPUHalfLife,
 		"MemoryHalfLife": c.MemoryHalfLife, "MemoryInterval": c.MemoryInterval,
 		"ConfidenceInterval": c.ConfidenceInterval} {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be positive, got %v", name, d))
+		if d <= 0 || d > maxDuration {
+			errs = append(errs, fmt.Errorf("%s must be in (0, %v], got %v", name, maxDuration, d))
 		}
 	}
-	if c.MemoryIntervalCount < 1 {
-		errs = append(errs, fmt.Errorf("MemoryIntervalCount must be >= 1, got %d", c.MemoryIntervalCount))
+	if c.MemoryIntervalCount < 1 || c.MemoryIntervalCount > 100 {
+		errs = append(errs, fmt.Errorf("MemoryIntervalCount must be in [1, 100], got %d", c.MemoryIntervalCount))
 	}
 	if !(c.OOMBumpUpRatio >= 1) || math.IsInf(c.OOMBumpUpRatio, 0) {
 		errs = append(errs, fmt.Errorf("OOMBumpUpRatio must be >= 1 and finite, got %v", c.OOMBumpUpRatio))

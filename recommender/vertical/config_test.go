@@ -3,6 +3,7 @@ package vertical
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -23,6 +24,8 @@ func TestConfigValidate(t *testing.T) {
 			c.JointTolerance = 1
 		}, wantErr: []string{"CPUFirstBucket", "BucketGrowth", "MemoryHalfLife", "MemoryIntervalCount",
 			"OOMBumpUpRatio", "TargetPercentile", "PodMinCPUMillis", "JointTolerance"}},
+		{name: "durations that would overflow", edit: func(c *Config) { c.CPUHalfLife = 2000 * 24 * time.Hour; c.MemoryIntervalCount = 1000 },
+			wantErr: []string{"CPUHalfLife", "MemoryIntervalCount"}},
 		{name: "too many buckets", edit: func(c *Config) { c.BucketGrowth = 0.001 }, wantErr: []string{"bucket count"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
