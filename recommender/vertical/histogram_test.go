@@ -206,3 +206,43 @@ func TestBucketMatchesLogFormula(t *testing.T) {
 		})
 	}
 }
+
+// Over 300 days (three reference shifts) the histogram's percentiles equal
+// those of a direct computation with every weight taken relative to the
+// last sample (no shift needed).
+func TestReferenceShiftKeepsPercentiles(t *testing.T) {
+	cfg := DefaultConfig()
+	s := &cfg.cpu
+	h := newHistogram[float32]()
+	direct := make([]float64, s.n)
+	end := startTime.Add(300 * 24 * time.Hour)
+	rng := rand.New(rand.NewPCG(5, 6))
+	shifts := 0
+	for ts := startTime; ts.Before(end); ts = ts.Add(30 * time.Minute) {
+		v := 0.05 + rng.Float64()*2*(1+math.Sin(float64(ts.Unix())/1e6))
+		ref := h.ref
+		h.add(s, v, 0.1, ts.UnixNano())
+		if ref != noRef && h.ref != ref {
+			shifts++
+		}
+		direct[s.bucket(v)] += 0.1 * math.Exp2(float64(ts.Sub(end))/float64(s.halfLife))
+	}
+	if shifts != 2 {
+		t.Errorf("reference shifts = %d, want 2 (every 100 days after the first)", shifts)
+	}
+	total := 0.0
+	for _, w := range direct {
+		total += w
+	}
+	for _, p := range []float64{0.1, 0.5, 0.9, 0.95, 0.99} {
+		sum, b := 0.0, 0
+		for ; b < s.n-1; b++ {
+			if sum += direct[b]; sum >= p*total {
+				break
+			}
+		}
+		if got, want := h.percentile(s, p), s.starts[b+1]; got != want {
+			t.Errorf("percentile(%v) = %v, direct computation %v", p, got, want)
+		}
+	}
+}
