@@ -97,7 +97,7 @@ func runService(args []string, _, stderr io.Writer) int {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader on a Lease so only one replica actuates")
 	fs.StringVar(&f.leaseName, "lease-name", "ebb", "name of the leader-election Lease")
-	fs.StringVar(&f.identity, "identity", host, "leader-election identity (default: hostname, i.e. the pod name)")
+	fs.StringVar(&f.identity, "identity", host, "leader-election identity, unique per replica (default: the hostname, i.e. the pod name)")
 	fs.StringVar(&f.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
 	fs.DurationVar(&f.policyInterval, "policy-interval", policy.DefaultWatchInterval, "how often the policy file is checked for changes")
 	if code := parseFlags(fs, args); code >= 0 {
