@@ -1,0 +1,267 @@
+package vertical
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
+
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
+)
+
+// Mode is a target's vertical actuation mode.
+type Mode string
+
+// Actuation modes.
+const (
+	// ModeOff: nothing is computed or surfaced for the target.
+	ModeOff Mode = "off"
+	// ModeRecommend (the default): metrics, report and Events only.
+	ModeRecommend Mode = "recommend"
+	// ModeInPlace: running pods' requests are changed through pods/resize.
+	ModeInPlace Mode = "in-place"
+	// ModeRollout: the workload's pod template requests are patched.
+	ModeRollout Mode = "rollout"
+)
+
+// ParseMode reads a mode; "" is ModeRecommend.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case "":
+		return ModeRecommend, nil
+	case ModeOff, ModeRecommend, ModeInPlace, ModeRollout:
+		return m, nil
+	}
+	return "", fmt.Errorf("vertical mode %q: want off, recommend, in-place or rollout", s)
+}
+
+// ActuatorOptions configure an Actuator.
+type ActuatorOptions struct {
+	// DryRun sends every patch with DryRun=[All]: validated, persisted nowhere.
+	DryRun bool
+	// ResizePods pods at most are resized in place per ResizePeriod per target.
+	ResizePods   int
+	ResizePeriod time.Duration
+	// RolloutPeriod is the least time between two rollouts of one target.
+	RolloutPeriod time.Duration
+	// Recorder receives Events on the target; nil drops them.
+	Recorder record.EventRecorder
+}
+
+// DefaultActuatorOptions: 1 pod per minute in place, 1 rollout per hour.
+func DefaultActuatorOptions() ActuatorOptions {
+	return ActuatorOptions{ResizePods: 1, ResizePeriod: time.Minute, RolloutPeriod: time.Hour}
+}
+
+// Validate names every invalid field.
+func (o ActuatorOptions) Validate() error {
+	var errs []error
+	if o.ResizePods < 1 {
+		errs = append(errs, fmt.Errorf("vertical resize pods %d: must be at least 1", o.ResizePods))
+	}
+	if o.ResizePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("vertical resize period %s: must be positive", o.ResizePeriod))
+	}
+	if o.RolloutPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("vertical rollout period %s: must be positive", o.RolloutPeriod))
+	}
+	return errors.Join(errs...)
+}
+
+// Target is the scale target the recommendation is for.
+type Target struct {
+	Namespace, APIVersion, Kind, Name string
+	// Replicas is the current replica count, MinReplicas the horizontal
+	// minimum: at most Replicas-MinReplicas pods are resized at once.
+	Replicas, MinReplicas int32
+}
+
+// Key is the target as "Kind/name", the key of Manager and metrics.
+func (t Target) Key() string { return t.Kind + "/" + t.Name }
+
+func (t Target) ref() *corev1.ObjectReference {
+	return &corev1.ObjectReference{APIVersion: t.APIVersion, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name}
+}
+
+// Actuator applies vertical recommendations. Safe for concurrent use.
+type Actuator struct {
+	pods corev1client.PodsGetter
+	apps appsv1client.AppsV1Interface
+	o    ActuatorOptions
+
+	mu        sync.Mutex
+	resizes   map[string][]time.Time // per target: times of recent resizes
+	rollouts  map[string]time.Time   // per target: last rollout
+	announced map[string]string      // per target/container: last recommendation Event text
+}
+
+// NewActuator returns an Actuator; o must be valid.
+func NewActuator(pods corev1client.PodsGetter, apps appsv1client.AppsV1Interface, o ActuatorOptions) *Actuator {
+	if o.Recorder == nil {
+		o.Recorder = &record.FakeRecorder{}
+	}
+	return &Actuator{pods: pods, apps: apps, o: o, resizes: map[string][]time.Time{},
+		rollouts: map[string]time.Time{}, announced: map[string]string{}}
+}
+
+// Result is what one Apply did.
+type Result struct {
+	Resized   []string // pods resized in place (or accepted in dry-run)
+	RolledOut bool
+	// Held says why nothing (more) was done, e.g. "RolloutRateLimited".
+	Held string
+}
+
+// Apply acts on target's recommendation per mode at now. A container
+// changes only when its current request is outside [Lower, Upper]; it is
+// then set to Target (capped at its limit). pods are the target's pods.
+func (a *Actuator) Apply(ctx context.Context, now time.Time, mode Mode, t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) (Result, error) {
+	switch mode {
+	case ModeOff:
+		return Result{}, nil
+	case ModeRecommend, "":
+		a.announce(t, recs, pods)
+		return Result{}, nil
+	case ModeInPlace:
+		return a.resize(ctx, now, t, recs, pods)
+	case ModeRollout:
+		return a.rollout(ctx, now, t, recs)
+	}
+	return Result{}, fmt.Errorf("target %s: unknown vertical mode %q", t.Key(), mode)
+}
+
+// change is the new requests of one container; zero means unchanged.
+type change struct {
+	name     string
+	from, to rv.Amounts
+}
+
+func (c change) String() string {
+	var parts []string
+	if c.to.CPUMillis != 0 {
+		parts = append(parts, fmt.Sprintf("cpu %s->%s", quantityCPU(c.from.CPUMillis), quantityCPU(c.to.CPUMillis)))
+	}
+	if c.to.MemoryBytes != 0 {
+		parts = append(parts, fmt.Sprintf("memory %s->%s", quantityMemory(c.from.MemoryBytes), quantityMemory(c.to.MemoryBytes)))
+	}
+	return c.name + " " + strings.Join(parts, ", ")
+}
+
+// changes compares containers' requests and limits with recs (the VPA
+// updater's rule: act only outside [lower, upper]).
+func changes(containers []corev1.Container, recs []rv.ContainerRecommendation) []change {
+	var out []change
+	for _, c := range containers {
+		i := slices.IndexFunc(recs, func(r rv.ContainerRecommendation) bool { return r.Name == c.Name })
+		if i < 0 {
+			continue
+		}
+		cur, limit := amounts(c.Resources.Requests), amounts(c.Resources.Limits)
+		ch := change{name: c.Name, from: cur}
+		ch.to.CPUMillis = newRequest(recs[i].CPU, cur.CPUMillis, limit.CPUMillis)
+		ch.to.MemoryBytes = newRequest(recs[i].Memory, cur.MemoryBytes, limit.MemoryBytes)
+		if ch.to != (rv.Amounts{}) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// newRequest is the request to set, 0 for no change.
+func newRequest(b *rv.Bounds, cur, limit int64) int64 {
+	if b == nil || (cur >= b.Lower && cur <= b.Upper) {
+		return 0
+	}
+	v := b.Target
+	if limit > 0 && v > limit {
+		v = limit // requests above limits are invalid; limits are the user's
+	}
+	if v == cur || v <= 0 {
+		return 0
+	}
+	return v
+}
+
+type containerPatch struct {
+	Name      string `json:"name"`
+	Resources struct {
+		Requests map[corev1.ResourceName]string `json:"requests"`
+	} `json:"resources"`
+}
+
+func containerPatches(chs []change) []containerPatch {
+	out := make([]containerPatch, 0, len(chs))
+	for _, c := range chs {
+		p := containerPatch{Name: c.name}
+		p.Resources.Requests = map[corev1.ResourceName]string{}
+		if c.to.CPUMillis != 0 {
+			p.Resources.Requests[corev1.ResourceCPU] = quantityCPU(c.to.CPUMillis)
+		}
+		if c.to.MemoryBytes != 0 {
+			p.Resources.Requests[corev1.ResourceMemory] = quantityMemory(c.to.MemoryBytes)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (a *Actuator) patchOptions() metav1.PatchOptions {
+	o := metav1.PatchOptions{FieldManager: "ebb"}
+	if a.o.DryRun {
+		o.DryRun = []string{metav1.DryRunAll}
+	}
+	return o
+}
+
+func (a *Actuator) suffix() string {
+	if a.o.DryRun {
+		return " (DryRun)"
+	}
+	return ""
+}
+
+func describe(chs []change) string {
+	s := make([]string, len(chs))
+	for i, c := range chs {
+		s[i] = c.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+// announce emits a VerticalRecommendation Event when a container's request
+// is outside the bounds, once per distinct recommendation.
+func (a *Actuator) announce(t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) {
+	if len(pods) == 0 {
+		return
+	}
+	p := pods[0]
+	for _, ch := range changes(p.Spec.Containers, recs) {
+		key, msg := t.Key()+"/"+ch.name, ch.String()
+		a.mu.Lock()
+		seen := a.announced[key] == msg
+		a.announced[key] = msg
+		a.mu.Unlock()
+		if !seen {
+			a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRecommendation",
+				"requests outside the recommended bounds (pod %s): %s", p.Name, msg)
+		}
+	}
+}
+
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal patch: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,166 @@
+package vertical
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
+)
+
+// resize patches the requests of running pods through pods/resize: at most
+// ResizePods per ResizePeriod, and at most Replicas-MinReplicas pods in
+// flight (a resize pending or in progress counts).
+func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) (Result, error) {
+	sorted := slices.Clone(pods)
+	slices.SortFunc(sorted, func(x, y *corev1.Pod) int { return strings.Compare(x.Name, y.Name) })
+	inFlight := 0
+	var todo []*corev1.Pod
+	for _, p := range sorted {
+		switch {
+		case resizing(p):
+			inFlight++
+		case p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && len(changes(p.Spec.Containers, recs)) > 0:
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 {
+		return Result{}, nil
+	}
+	budget := int(t.Replicas-t.MinReplicas) - inFlight
+	if budget <= 0 {
+		return Result{Held: "MinReplicas"}, nil
+	}
+	a.mu.Lock()
+	recent := slices.DeleteFunc(a.resizes[t.Key()], func(at time.Time) bool { return now.Sub(at) >= a.o.ResizePeriod })
+	a.resizes[t.Key()] = recent
+	a.mu.Unlock()
+	if left := a.o.ResizePods - len(recent); left < budget {
+		budget = left
+	}
+	res := Result{}
+	if budget <= 0 {
+		return Result{Held: "ResizeRateLimited"}, nil
+	}
+	if len(todo) > budget {
+		todo, res.Held = todo[:budget], "ResizeRateLimited"
+	}
+	var errs []error
+	for _, p := range todo {
+		if err := a.resizePod(ctx, t, p, changes(p.Spec.Containers, recs)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.mu.Lock()
+		a.resizes[t.Key()] = append(a.resizes[t.Key()], now)
+		a.mu.Unlock()
+		res.Resized = append(res.Resized, p.Name)
+	}
+	return res, errors.Join(errs...)
+}
+
+// resizing reports whether a resize of p is pending or in progress.
+func resizing(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if (c.Type == corev1.PodResizePending || c.Type == corev1.PodResizeInProgress) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Actuator) resizePod(ctx context.Context, t Target, p *corev1.Pod, chs []change) error {
+	body, err := marshal(map[string]any{"spec": map[string]any{"containers": containerPatches(chs)}})
+	if err == nil {
+		_, err = a.pods.Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, body, a.patchOptions(), "resize")
+	}
+	if err != nil {
+		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalResize",
+			"pod %s: %s%s: %v", p.Name, describe(chs), a.suffix(), err)
+		return fmt.Errorf("resize pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalResize", "pod %s: %s%s", p.Name, describe(chs), a.suffix())
+	return nil
+}
+
+// rollout patches the pod template of a Deployment or StatefulSet, at most
+// once per RolloutPeriod and not while its previous rollout is unobserved.
+func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation) (Result, error) {
+	if !strings.HasPrefix(t.APIVersion, "apps/") || (t.Kind != "Deployment" && t.Kind != "StatefulSet") {
+		return Result{}, fmt.Errorf("target %s: rollout mode supports apps Deployment and StatefulSet, not %s %s",
+			t.Key(), t.APIVersion, t.Kind)
+	}
+	a.mu.Lock()
+	last, done := a.rollouts[t.Key()]
+	a.mu.Unlock()
+	if done && now.Sub(last) < a.o.RolloutPeriod {
+		return Result{Held: "RolloutRateLimited"}, nil
+	}
+	tmpl, observed, err := a.template(ctx, t)
+	if err != nil {
+		return Result{}, err
+	}
+	chs := changes(tmpl.Spec.Containers, recs)
+	if len(chs) == 0 {
+		return Result{}, nil
+	}
+	if !observed {
+		return Result{Held: "RolloutInProgress"}, nil
+	}
+	body, err := marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
+		"spec": map[string]any{"containers": containerPatches(chs)}}}})
+	if err == nil {
+		err = a.patchWorkload(ctx, t, body)
+	}
+	if err != nil {
+		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalRollout", "%s%s: %v", describe(chs), a.suffix(), err)
+		return Result{}, fmt.Errorf("rollout %s/%s: %w", t.Namespace, t.Key(), err)
+	}
+	a.mu.Lock()
+	a.rollouts[t.Key()] = now
+	a.mu.Unlock()
+	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRollout", "%s%s", describe(chs), a.suffix())
+	return Result{RolledOut: true}, nil
+}
+
+// template reads the workload's pod template and whether its controller
+// has observed the latest spec.
+func (a *Actuator) template(ctx context.Context, t Target) (corev1.PodTemplateSpec, bool, error) {
+	var (
+		tmpl corev1.PodTemplateSpec
+		meta metav1.ObjectMeta
+		obs  int64
+	)
+	switch t.Kind {
+	case "Deployment":
+		d, err := a.apps.Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return tmpl, false, fmt.Errorf("get %s/%s: %w", t.Namespace, t.Key(), err)
+		}
+		tmpl, meta, obs = d.Spec.Template, d.ObjectMeta, d.Status.ObservedGeneration
+	default:
+		s, err := a.apps.StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return tmpl, false, fmt.Errorf("get %s/%s: %w", t.Namespace, t.Key(), err)
+		}
+		tmpl, meta, obs = s.Spec.Template, s.ObjectMeta, s.Status.ObservedGeneration
+	}
+	return tmpl, obs >= meta.Generation, nil
+}
+
+func (a *Actuator) patchWorkload(ctx context.Context, t Target, body []byte) error {
+	var err error
+	if t.Kind == "Deployment" {
+		_, err = a.apps.Deployments(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions())
+	} else {
+		_, err = a.apps.StatefulSets(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions())
+	}
+	return err
+}
