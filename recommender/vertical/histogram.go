@@ -112,7 +112,7 @@ func (h *histogram[W]) decayFactor(s *scheme, t int64) float64 {
 	if h.ref == noRef || t-h.ref > hl*maxDecayExponent {
 		h.shift(s, t)
 	}
-	return math.Exp2(float64(t-h.ref) / float64(hl))
+	return s.exp2(float64(t-h.ref) / float64(hl))
 }
 
 // shift moves the reference time to t rounded to a multiple of the

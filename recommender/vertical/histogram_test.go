@@ -246,3 +246,21 @@ func TestReferenceShiftKeepsPercentiles(t *testing.T) {
 		}
 	}
 }
+
+func TestExp2(t *testing.T) {
+	s := &DefaultConfig().cpu
+	rng := rand.New(rand.NewPCG(8, 9))
+	xs := []float64{0, 1, -1, 0.5, -0.5, 1.0 / 512, 99.999, -300, 100, 999.9, -999.9, 1000, -1000, 2000}
+	for range 100000 {
+		xs = append(xs, (rng.Float64()*2-1)*200)
+	}
+	for _, x := range xs {
+		got, want := s.exp2(x), math.Exp2(x)
+		if math.Abs(got-want) > 4e-16*want {
+			t.Fatalf("exp2(%v) = %v, math.Exp2 = %v (relative error %.2g)", x, got, want, (got-want)/want)
+		}
+	}
+	if !math.IsNaN(s.exp2(math.NaN())) {
+		t.Error("exp2(NaN) is not NaN")
+	}
+}
