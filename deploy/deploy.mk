@@ -43,7 +43,7 @@ deploy-render: $(HELM) $(KUSTOMIZE)
 	$(HELM) lint --strict deploy/helm/ebb
 	$(HELM) lint --strict deploy/helm/ebb --set serviceMonitor.enabled=true,podMonitor.enabled=true,dashboards.enabled=true,prometheus.url= --set-json 'rbac.extraRules=[{"apiGroups":["argoproj.io"],"resources":["rollouts/scale"],"verbs":["get","update","patch"]}]'
 	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true > $(DEPLOY_OUT)/helm.yaml
-	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true,serviceMonitor.enabled=true > $(DEPLOY_OUT)/helm-monitoring.yaml
+	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true,serviceMonitor.enabled=true,podMonitor.enabled=true > $(DEPLOY_OUT)/helm-monitoring.yaml
 
 ## deploy-go-test: the Go tests of deploy/tools (dashboards, rendered manifests) and deploy/image
 deploy-go-test: deploy-render

@@ -51,7 +51,7 @@ func renderings() []struct {
 		{"kustomize.yaml", "", base},
 		{"kustomize-monitoring.yaml", "", append(slices.Clone(withDashboards), "ServiceMonitor")},
 		{"helm.yaml", helmNamespace(), withDashboards},
-		{"helm-monitoring.yaml", helmNamespace(), append(slices.Clone(withDashboards), "ServiceMonitor")},
+		{"helm-monitoring.yaml", helmNamespace(), append(slices.Clone(withDashboards), "PodMonitor", "ServiceMonitor")},
 	}
 }
 
@@ -67,7 +67,8 @@ func TestRenderedManifestsAreNamespaceScoped(t *testing.T) {
 				kinds = append(kinds, o.Kind())
 			}
 			slices.Sort(kinds)
-			if diff := cmp.Diff(tc.kinds, kinds); diff != "" {
+			want := slices.Sorted(slices.Values(tc.kinds))
+			if diff := cmp.Diff(want, kinds); diff != "" {
 				t.Errorf("kinds (-want +got):\n%s", diff)
 			}
 		})
@@ -325,9 +326,42 @@ func TestMonitorSelectsService(t *testing.T) {
 					t.Errorf("ServiceMonitor selects %s=%v, Service has %v", k, v, svcLabels[k])
 				}
 			}
-			endpoints, _ := sm.Path("spec", "endpoints").([]any)
-			if len(endpoints) != 1 || endpoints[0].(map[string]any)["port"] != "metrics" {
-				t.Errorf("ServiceMonitor endpoints = %v, want one on port metrics", endpoints)
+			checkEndpoints(t, sm, "endpoints")
+		})
+	}
+}
+
+// checkEndpoints checks a monitor's single endpoint: port metrics, and
+// honorLabels so ebb's namespace/container labels are not renamed to
+// exported_namespace/exported_container by the operator's target labels.
+func checkEndpoints(t *testing.T, monitor Object, field string) {
+	t.Helper()
+	endpoints, _ := monitor.Path("spec", field).([]any)
+	if len(endpoints) != 1 {
+		t.Fatalf("%s: %d %s, want 1", monitor, len(endpoints), field)
+	}
+	ep := Object(endpoints[0].(map[string]any))
+	got := []any{ep.Path("port"), ep.Path("path"), ep.Path("honorLabels")}
+	if diff := cmp.Diff([]any{"metrics", "/metrics", true}, got); diff != "" {
+		t.Errorf("%s %s[0] port, path, honorLabels (-want +got):\n%s", monitor, field, diff)
+	}
+}
+
+func TestPodMonitor(t *testing.T) {
+	helm := mustFind(t, rendered(t, "helm-monitoring.yaml"), "PodMonitor", "ebb")
+	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "kustomize", "components", "podmonitor", "podmonitor.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := SplitManifests(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pm := range map[string]Object{"helm": helm, "kustomize component": mustFind(t, objs, "PodMonitor", "ebb")} {
+		t.Run(name, func(t *testing.T) {
+			checkEndpoints(t, pm, "podMetricsEndpoints")
+			if pm.Path("spec", "selector", "matchLabels", "app.kubernetes.io/name") != "ebb" {
+				t.Errorf("%s selects %v, want app.kubernetes.io/name=ebb", pm, pm.Path("spec", "selector"))
 			}
 		})
 	}
