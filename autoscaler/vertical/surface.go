@@ -38,20 +38,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) Record(namespace, target string, recs []rv.ContainerRecommendation, requests, usage map[string]rv.Amounts) {
 	m.Forget(namespace, target)
 	for _, r := range recs {
-		setBounds(m.recCPU, r.CPU, 1e-3, namespace, target, r.Name)
+		setBounds(m.recCPU, r.CPU, 1000, namespace, target, r.Name)
 		setBounds(m.recMem, r.Memory, 1, namespace, target, r.Name)
 	}
 	setAmounts(m.reqCPU, m.reqMem, requests, namespace, target)
 	setAmounts(m.usageCPU, m.usageMemory, usage, namespace, target)
 }
 
-func setBounds(g *prometheus.GaugeVec, b *rv.Bounds, unit float64, ns, target, container string) {
+func setBounds(g *prometheus.GaugeVec, b *rv.Bounds, per float64, ns, target, container string) {
 	if b == nil {
 		return
 	}
-	g.WithLabelValues(ns, target, container, "target").Set(float64(b.Target) * unit)
-	g.WithLabelValues(ns, target, container, "lower").Set(float64(b.Lower) * unit)
-	g.WithLabelValues(ns, target, container, "upper").Set(float64(b.Upper) * unit)
+	g.WithLabelValues(ns, target, container, "target").Set(float64(b.Target) / per)
+	g.WithLabelValues(ns, target, container, "lower").Set(float64(b.Lower) / per)
+	g.WithLabelValues(ns, target, container, "upper").Set(float64(b.Upper) / per)
 }
 
 func setAmounts(cpu, mem *prometheus.GaugeVec, by map[string]rv.Amounts, ns, target string) {
