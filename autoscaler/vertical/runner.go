@@ -1,0 +1,161 @@
+package vertical
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/metricsource"
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
+)
+
+// Options wire a Runner: the vertical side of one namespace's loop.
+type Options struct {
+	Namespace string
+	Logger    *slog.Logger
+	// Registerer receives the ebb_vertical_* gauges (never the global one).
+	Registerer prometheus.Registerer
+	// Client is used for checkpoint ConfigMaps, pods/resize and pod
+	// template patches.
+	Client kubernetes.Interface
+	// Config is the recommender's; nil means rv.DefaultConfig().
+	Config *rv.Config
+	// History, when set, seeds each target from Prometheus once at start.
+	History   RangeQuerier
+	Bootstrap BootstrapOptions
+	// CheckpointInterval is how often the state is saved (10m).
+	CheckpointInterval time.Duration
+	Actuator           ActuatorOptions
+}
+
+// DefaultOptions: 10m checkpoints, 8d/5m bootstrap, DefaultActuatorOptions.
+func DefaultOptions() Options {
+	return Options{CheckpointInterval: 10 * time.Minute, Bootstrap: DefaultBootstrapOptions(),
+		Actuator: DefaultActuatorOptions()}
+}
+
+// Validate names every invalid field.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Namespace == "" {
+		errs = append(errs, errors.New("vertical: namespace is empty"))
+	}
+	if o.Client == nil {
+		errs = append(errs, errors.New("vertical: kubernetes client is nil"))
+	}
+	if o.CheckpointInterval <= 0 {
+		errs = append(errs, fmt.Errorf("vertical checkpoint interval %s: must be positive", o.CheckpointInterval))
+	}
+	if o.History != nil {
+		errs = append(errs, o.Bootstrap.Validate())
+	}
+	errs = append(errs, o.Actuator.Validate())
+	return errors.Join(errs...)
+}
+
+// Runner is the vertical side of one namespace: it owns the Manager, the
+// checkpoint store, the Actuator and the metrics.
+type Runner struct {
+	o        Options
+	log      *slog.Logger
+	manager  *Manager
+	store    *ConfigMapStore
+	actuator *Actuator
+	metrics  *Metrics
+}
+
+// NewRunner validates o and builds a Runner.
+func NewRunner(o Options) (*Runner, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid vertical options: %w", err)
+	}
+	if o.Config == nil {
+		o.Config = rv.DefaultConfig()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry() // metrics not exported
+	}
+	return &Runner{o: o, log: o.Logger,
+		manager:  NewManager(o.Namespace, o.Config, o.Logger),
+		store:    NewConfigMapStore(o.Client.CoreV1(), o.Namespace),
+		actuator: NewActuator(o.Client.CoreV1(), o.Client.AppsV1(), o.Actuator),
+		metrics:  NewMetrics(o.Registerer)}, nil
+}
+
+// Manager is the Runner's state (for tests and the report).
+func (r *Runner) Manager() *Manager { return r.manager }
+
+// RunCheckpoints saves the state every CheckpointInterval until ctx is
+// done, then once more; run it in a goroutine next to the loop.
+func (r *Runner) RunCheckpoints(ctx context.Context) {
+	r.manager.RunCheckpoints(ctx, r.store, r.o.CheckpointInterval, 30*time.Second)
+}
+
+// Reconcile runs one pass of the vertical side for target t at now: restore
+// its checkpoint and bootstrap it from Prometheus (both once), observe pods
+// and usage (the namespace's PodUsage list; nil when metrics-server failed),
+// recommend under policy, act per mode, update the metrics, and return the
+// report rows. Mode off forgets the target's metrics and returns nothing.
+// Errors are joined; rows are returned whenever a recommendation exists.
+func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mode, policy rv.Policy,
+	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
+	key := t.Key()
+	if mode == ModeOff {
+		r.metrics.Forget(t.Namespace, key)
+		return nil, nil
+	}
+	var errs []error
+	restoreErr := r.manager.Restore(ctx, r.store, key)
+	errs = append(errs, restoreErr)
+	// Bootstrap only once the checkpoint is known absent or restored.
+	if restoreErr == nil && r.o.History != nil && len(pods) > 0 {
+		errs = append(errs, r.bootstrap(ctx, now, t, pods))
+	}
+	errs = append(errs, r.manager.Observe(now, key, pods, usage))
+	recs, err := r.manager.Recommend(now, key, policy)
+	if err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	requests := r.manager.Requests(key)
+	r.metrics.Record(t.Namespace, key, recs, requests, r.manager.Usage(key))
+	res, err := r.actuator.Apply(ctx, now, mode, t, recs, pods)
+	errs = append(errs, err)
+	if res.Held != "" {
+		r.log.Debug("vertical actuation held", "namespace", t.Namespace, "target", key, "reason", res.Held)
+	}
+	return ReportContainers(recs, requests), errors.Join(errs...)
+}
+
+func (r *Runner) bootstrap(ctx context.Context, now time.Time, t Target, pods []*corev1.Pod) error {
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Name
+	}
+	regex, err := HistoryPodRegex(t.Kind, t.Name, names)
+	if err != nil {
+		return fmt.Errorf("bootstrap %s: %w", t.Key(), err)
+	}
+	err = r.manager.Bootstrap(ctx, r.o.History, r.o.Bootstrap, now, t.Key(), regex)
+	if errors.Is(err, metricsource.ErrNoData) {
+		r.log.Info("no Prometheus history for the vertical bootstrap", "namespace", t.Namespace, "target", t.Key())
+		return nil
+	}
+	return err
+}
+
+// Forget drops a target that left the policy: state and metrics (its
+// checkpoint ConfigMap stays, for a policy that brings it back).
+func (r *Runner) Forget(target string) {
+	r.manager.Forget(target)
+	r.metrics.Forget(r.o.Namespace, target)
+}
