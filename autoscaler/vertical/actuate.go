@@ -84,6 +84,9 @@ type Target struct {
 	// Replicas is the current replica count, MinReplicas the horizontal
 	// minimum: at most Replicas-MinReplicas pods are resized at once.
 	Replicas, MinReplicas int32
+	// DryRun makes this target's patches dry-run even when the Actuator's
+	// option is off (the loop's per-target dry-run and HPA conflicts).
+	DryRun bool
 }
 
 // Key is the target as "Kind/name", the key of Manager and metrics.
@@ -215,16 +218,16 @@ func containerPatches(chs []change) []containerPatch {
 	return out
 }
 
-func (a *Actuator) patchOptions() metav1.PatchOptions {
+func (a *Actuator) patchOptions(t Target) metav1.PatchOptions {
 	o := metav1.PatchOptions{FieldManager: "ebb"}
-	if a.o.DryRun {
+	if a.o.DryRun || t.DryRun {
 		o.DryRun = []string{metav1.DryRunAll}
 	}
 	return o
 }
 
-func (a *Actuator) suffix() string {
-	if a.o.DryRun {
+func (a *Actuator) suffix(t Target) string {
+	if a.o.DryRun || t.DryRun {
 		return " (DryRun)"
 	}
 	return ""

@@ -81,6 +81,7 @@ func TestInPlaceResize(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		dryRun     bool
+		targetDry  bool // Target.DryRun, the Actuator not dry-run
 		pod        *corev1.Pod
 		wantBody   map[string]any
 		wantEvents []string
@@ -91,6 +92,9 @@ func TestInPlaceResize(t *testing.T) {
 		{name: "dry-run: same call with DryRun All", dryRun: true, pod: newPod("web-a", 100, 256<<20),
 			wantBody:   podBody(map[string]any{"cpu": "500m", "memory": "512Mi"}),
 			wantEvents: []string{"Normal VerticalResize pod web-a: app cpu 100m->500m, memory 256Mi->512Mi (DryRun)"}},
+		{name: "target dry-run", targetDry: true, pod: newPod("web-a", 100, 256<<20),
+			wantBody:   podBody(map[string]any{"cpu": "500m", "memory": "512Mi"}),
+			wantEvents: []string{"Normal VerticalResize pod web-a: app cpu 100m->500m, memory 256Mi->512Mi (DryRun)"}},
 		{name: "memory inside bounds stays", pod: newPod("web-a", 900, 600<<20),
 			wantBody:   podBody(map[string]any{"cpu": "500m"}),
 			wantEvents: []string{"Normal VerticalResize pod web-a: app cpu 900m->500m"}},
@@ -99,14 +103,16 @@ func TestInPlaceResize(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset(tc.pod)
 			a, r := newActuator(kube, tc.dryRun)
-			res, err := a.Apply(t.Context(), t0, ModeInPlace, webTarget, rec(), []*corev1.Pod{tc.pod})
+			target := webTarget
+			target.DryRun = tc.targetDry
+			res, err := a.Apply(t.Context(), t0, ModeInPlace, target, rec(), []*corev1.Pod{tc.pod})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var want []patchSeen
 			if tc.wantBody != nil {
 				p := patchSeen{"pods", "web-a", "resize", types.StrategicMergePatchType, tc.wantBody, nil}
-				if tc.dryRun {
+				if tc.dryRun || tc.targetDry {
 					p.DryRun = []string{metav1.DryRunAll}
 				}
 				want = []patchSeen{p}

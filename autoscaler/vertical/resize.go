@@ -79,14 +79,14 @@ func resizing(p *corev1.Pod) bool {
 func (a *Actuator) resizePod(ctx context.Context, t Target, p *corev1.Pod, chs []change) error {
 	body, err := marshal(map[string]any{"spec": map[string]any{"containers": containerPatches(chs)}})
 	if err == nil {
-		_, err = a.pods.Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, body, a.patchOptions(), "resize")
+		_, err = a.pods.Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, body, a.patchOptions(t), "resize")
 	}
 	if err != nil {
 		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalResize",
-			"pod %s: %s%s: %v", p.Name, describe(chs), a.suffix(), err)
+			"pod %s: %s%s: %v", p.Name, describe(chs), a.suffix(t), err)
 		return fmt.Errorf("resize pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
-	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalResize", "pod %s: %s%s", p.Name, describe(chs), a.suffix())
+	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalResize", "pod %s: %s%s", p.Name, describe(chs), a.suffix(t))
 	return nil
 }
 
@@ -120,13 +120,13 @@ func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []
 		err = a.patchWorkload(ctx, t, body)
 	}
 	if err != nil {
-		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalRollout", "%s%s: %v", describe(chs), a.suffix(), err)
+		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalRollout", "%s%s: %v", describe(chs), a.suffix(t), err)
 		return Result{}, fmt.Errorf("rollout %s/%s: %w", t.Namespace, t.Key(), err)
 	}
 	a.mu.Lock()
 	a.rollouts[t.Key()] = now
 	a.mu.Unlock()
-	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRollout", "%s%s", describe(chs), a.suffix())
+	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRollout", "%s%s", describe(chs), a.suffix(t))
 	return Result{RolledOut: true}, nil
 }
 
@@ -158,9 +158,9 @@ func (a *Actuator) template(ctx context.Context, t Target) (corev1.PodTemplateSp
 func (a *Actuator) patchWorkload(ctx context.Context, t Target, body []byte) error {
 	var err error
 	if t.Kind == "Deployment" {
-		_, err = a.apps.Deployments(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions())
+		_, err = a.apps.Deployments(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions(t))
 	} else {
-		_, err = a.apps.StatefulSets(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions())
+		_, err = a.apps.StatefulSets(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, body, a.patchOptions(t))
 	}
 	return err
 }

@@ -1,0 +1,48 @@
+package vertical
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
+)
+
+func TestJointPolicy(t *testing.T) {
+	util := func(typ horizontal.MetricType, name string, u int32) horizontal.MetricSpec {
+		return horizontal.MetricSpec{Type: typ, Name: name, Target: horizontal.Target{Type: horizontal.UtilizationTarget, Utilization: u}}
+	}
+	for _, tc := range []struct {
+		name     string
+		metrics  []horizontal.MetricSpec
+		cpu, mem int32
+	}{
+		{name: "no resource metric", metrics: []horizontal.MetricSpec{{Type: horizontal.PodsMetric, Name: "rps",
+			Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 10}}}},
+		{name: "cpu utilization", metrics: []horizontal.MetricSpec{util(horizontal.ResourceMetric, "cpu", 60)}, cpu: 60},
+		{name: "cpu average value is not utilization", metrics: []horizontal.MetricSpec{{Type: horizontal.ResourceMetric,
+			Name: "cpu", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 500}}}},
+		{name: "lowest of several, memory too", metrics: []horizontal.MetricSpec{util(horizontal.ResourceMetric, "cpu", 70),
+			util(horizontal.ContainerResourceMetric, "cpu", 50), util(horizontal.ResourceMetric, "memory", 80)}, cpu: 50, mem: 80},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := JointPolicy(horizontal.Spec{Metrics: tc.metrics}, rv.Policy{})
+			if got.HorizontalCPUUtilization != tc.cpu || got.HorizontalMemoryUtilization != tc.mem {
+				t.Errorf("JointPolicy() cpu %d memory %d, want %d %d", got.HorizontalCPUUtilization,
+					got.HorizontalMemoryUtilization, tc.cpu, tc.mem)
+			}
+		})
+	}
+}
+
+func TestUsageOf(t *testing.T) {
+	a, other := usage("web-a", t0, 1, 2), usage("api-x", t0, 3, 4)
+	got := UsageOf(map[string]*metricsource.PodUsage{"web-a": &a, "api-x": &other},
+		[]*corev1.Pod{newPod("web-a", 0, 0), newPod("web-b", 0, 0)})
+	if d := cmp.Diff([]metricsource.PodUsage{a}, got); d != "" {
+		t.Errorf("UsageOf() (-want +got):\n%s", d)
+	}
+}
