@@ -119,3 +119,39 @@ func TestObserveInvalidSample(t *testing.T) {
 		t.Errorf("Usage() = %+v, want web-b's 300m still recorded", got)
 	}
 }
+
+// TestOOMCountedOnceOverPasses: a pod keeps its OOMKilled last state for
+// days; it is recorded once, not in every pass.
+func TestOOMCountedOnceOverPasses(t *testing.T) {
+	oomAt := t0.Add(90 * time.Minute)
+	all := history([]string{"web-a"}, 60*time.Hour)
+	before, after := all[:120], all[120:] // the OOM is first seen at +2h
+	// A peak above the OOM bump in the same interval: recording the OOM
+	// again would bump from it (500Mi -> 600Mi).
+	after[1].mem = 500 << 20
+	oomPod := withOOM(newPod("web-a", 100, 256<<20), oomAt)
+	m := NewManager(testNS, rv.DefaultConfig(), nil)
+	observeAll(t, m, "Deployment/web", []*corev1.Pod{newPod("web-a", 100, 256<<20)}, before)
+	observeAll(t, m, "Deployment/web", []*corev1.Pod{oomPod}, after)
+
+	ref := reference(t, before)
+	if err := ref.RecordOOM("web-a", "app", oomAt, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range after {
+		if _, err := ref.AddCPU(s.pod, "app", s.at, s.cpu); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ref.AddMemory(s.pod, "app", s.at, s.mem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := all[len(all)-1].at
+	want, err := ref.Recommend(rv.Policy{CurrentRequests: map[string]rv.Amounts{"app": {CPUMillis: 100, MemoryBytes: 256 << 20}}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, mustRecommend(t, m, now, "Deployment/web")); d != "" {
+		t.Errorf("Recommend() (-want +got):\n%s", d)
+	}
+}
