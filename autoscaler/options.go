@@ -121,6 +121,9 @@ type Options struct {
 	// may then be nil.
 	DryRun   bool
 	Recorder record.EventRecorder
+	// Vertical, when set, runs the vertical side of each target that is
+	// not off, with the pods and usage the pass read.
+	Vertical VerticalReconciler
 	// State checkpoints the stabilization history; nil keeps it in memory.
 	State StateStore
 	// SyncPeriod is used when the Config leaves it zero.

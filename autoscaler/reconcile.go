@@ -91,7 +91,9 @@ func (l *Loop) reconcile(ctx context.Context, p *pass, t Target) (report.Target,
 		Pods: pods, Metrics: p.observeMetrics(ctx, t, vars, pods)}
 	h := l.historyFor(t.Key())
 	d := l.decide(obs, t.Spec, t.Options, h)
-	return l.act(ctx, p, t, h, d, current, rt)
+	rt, err = l.act(ctx, p, t, h, d, current, rt)
+	l.reconcileVertical(ctx, p, t, current, podList, &rt)
+	return rt, err
 }
 
 // act records the decision and actuates it when the size changes.

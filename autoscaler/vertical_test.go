@@ -1,0 +1,82 @@
+package autoscaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/metricsource"
+)
+
+// recordingVertical records what the loop hands to the vertical side.
+type recordingVertical struct {
+	calls []string
+	err   error
+}
+
+func (v *recordingVertical) ReconcileVertical(_ context.Context, _ time.Time, t Target, current int32, dryRun bool,
+	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
+	var names []string
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	var withUsage []string
+	for _, u := range usage {
+		withUsage = append(withUsage, u.Name)
+	}
+	slices.Sort(names)
+	slices.Sort(withUsage)
+	mode := "apply"
+	if dryRun {
+		mode = "dry"
+	}
+	v.calls = append(v.calls, fmt.Sprintf("%s %s %d pods %s usage %s", t.Key(), mode, current,
+		strings.Join(names, ","), strings.Join(withUsage, ",")))
+	return []report.Container{{Name: "app"}}, v.err
+}
+
+func TestVerticalHook(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		mode         policy.Mode
+		err          error
+		wantCalls    []string
+		wantBlocking []string
+	}{
+		{name: "apply", mode: policy.ModeApply, wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}},
+		{name: "dry-run", mode: policy.ModeDryRun, wantCalls: []string{"Deployment/web dry 2 pods web-0,web-1 usage web-0,web-1"}},
+		{name: "off is not called", mode: policy.ModeOff, wantBlocking: []string{"ModeOff"}},
+		{name: "failure is reported", mode: policy.ModeApply, err: errors.New("checkpoint: boom"),
+			wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}, wantBlocking: []string{"VerticalFailed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t)
+			c.addWorkload(t, "web", 2, 50, time.Now().Add(-time.Hour)) // at target: no horizontal change
+			v := &recordingVertical{err: tc.err}
+			l, _ := c.newLoop(t, loopConfig{targets: []Target{cpuTarget("web", tc.mode, nil)}})
+			l.o.Vertical = v
+			rep, err := l.Pass(t.Context(), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantCalls, v.calls); diff != "" {
+				t.Errorf("vertical calls (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantBlocking, reasons(rep.Targets[0].Blocking)); diff != "" {
+				t.Errorf("blocking (-want +got):\n%s", diff)
+			}
+			if wantRows := len(tc.wantCalls); len(rep.Targets[0].Vertical) != wantRows {
+				t.Errorf("vertical rows = %d, want %d", len(rep.Targets[0].Vertical), wantRows)
+			}
+		})
+	}
+}
