@@ -111,6 +111,12 @@ func TestReportPass(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reportPass() error = %v", err)
 	}
+	if b := rep.Targets[0].Blocking; len(b) != 0 {
+		t.Errorf("report blocking conditions = %v, want none", b)
+	}
+	if v := rep.Targets[0].Vertical; len(v) != 1 || v[0].Name != "app" {
+		t.Errorf("report vertical rows = %+v, want one for container app", v)
+	}
 	// mode apply in the policy, but a report is all dry-run.
 	want := []metav1.PatchOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}
 	if diff := cmp.Diff(want, patchOpts); diff != "" {

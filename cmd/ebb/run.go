@@ -36,7 +36,10 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
 // inClusterNamespaceFile holds the pod's namespace when ebb runs in a cluster.
@@ -213,6 +216,8 @@ type loopParts struct {
 	log       *slog.Logger
 	dryRun    bool
 	state     autoscaler.StateStore
+	// checkpointVertical runs the vertical checkpoint saver (ebb run only).
+	checkpointVertical bool
 }
 
 // newLoop starts namespace-limited pod and HPA informers, waits for their
@@ -226,11 +231,8 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(p.c.kube, 10*time.Minute, informers.WithNamespace(p.namespace))
 	pods := f.Core().V1().Pods().Lister()
 	hpas := f.Autoscaling().V2().HorizontalPodAutoscalers().Lister()
-	f.Start(ctx.Done())
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("informer cache for %v did not sync", typ)
-		}
+	if err := syncInformers(ctx, f, f.Core().V1().Pods().Informer(), f.Autoscaling().V2().HorizontalPodAutoscalers().Informer()); err != nil {
+		return nil, err
 	}
 	o := autoscaler.DefaultOptions()
 	o.Namespace, o.Logger, o.Registerer, o.Config = p.namespace, p.log, p.reg, p.holder
@@ -238,6 +240,9 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	o.Usage, o.Recorder, o.DryRun, o.State = usage, p.recorder, p.dryRun, p.state
 	if prom != nil {
 		o.PodValues, o.Scalars = prom, prom
+	}
+	if o.Vertical, err = newVertical(ctx, p); err != nil {
+		return nil, err
 	}
 	return autoscaler.New(o)
 }
@@ -317,7 +322,7 @@ func startPolicy(ctx context.Context, f serviceFlags, ns string, c *clients, reg
 	}
 	holder = autoscaler.NewPolicyHolder(ns, compiled)
 	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: compiled, reg: reg,
-		recorder: recorder, log: log,
+		recorder: recorder, log: log, checkpointVertical: true,
 		state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), ns, autoscaler.DefaultStateName, false, log)})
 	if err != nil {
 		return nil, nil, err
@@ -345,4 +350,33 @@ func shutdown(srv *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// verticalRecommend adapts vertical.Runner to the loop. The policy file has
+// no vertical section yet, so every target that is not off gets vertical
+// recommendations in mode recommend: ebb_vertical_* metrics, report rows
+// and VerticalRecommendation Events, never a change to pods or templates.
+type verticalRecommend struct{ r *vertical.Runner }
+
+func (v verticalRecommend) ReconcileVertical(ctx context.Context, now time.Time, t autoscaler.Target, current int32, dryRun bool,
+	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
+	vt := vertical.Target{Namespace: t.Namespace, APIVersion: t.Ref.APIVersion, Kind: t.Ref.Kind, Name: t.Ref.Name,
+		Replicas: current, MinReplicas: t.Spec.MinReplicas, DryRun: dryRun}
+	return v.r.Reconcile(ctx, now, vt, vertical.ModeRecommend, vertical.JointPolicy(t.Spec, rv.Policy{}), pods, usage)
+}
+
+// newVertical builds the vertical side of the loop; with
+// p.checkpointVertical it also saves its checkpoints until ctx is done.
+func newVertical(ctx context.Context, p loopParts) (autoscaler.VerticalReconciler, error) {
+	o := vertical.DefaultOptions()
+	o.Namespace, o.Logger, o.Registerer, o.Client = p.namespace, p.log, p.reg, p.c.kube
+	o.Actuator.Recorder = p.recorder
+	r, err := vertical.NewRunner(o)
+	if err != nil {
+		return nil, err
+	}
+	if p.checkpointVertical {
+		go r.RunCheckpoints(ctx)
+	}
+	return verticalRecommend{r}, nil
 }
