@@ -366,3 +366,23 @@ func TestPodMonitor(t *testing.T) {
 		})
 	}
 }
+
+// Client-side `kubectl apply` copies every object into the
+// last-applied-configuration annotation, limited to 256 KiB; the dashboards
+// ConfigMap is the only large object.
+func TestObjectsFitClientSideApply(t *testing.T) {
+	const limit = 200 << 10 // headroom under the 256 KiB annotation limit
+	for _, tc := range renderings() {
+		t.Run(tc.file, func(t *testing.T) {
+			for _, o := range rendered(t, tc.file) {
+				data, err := yaml.Marshal(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(data) > limit {
+					t.Errorf("%s is %d bytes, over %d: client-side kubectl apply would fail", o, len(data), limit)
+				}
+			}
+		})
+	}
+}
