@@ -8,7 +8,7 @@ export EBB_CACHE ?= $(CURDIR)/.cache/e2e
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test unit bench check fuzz prometheus clean
+.PHONY: all build test unit vpabench-test bench check fuzz prometheus clean
 
 all: build
 
@@ -16,8 +16,9 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ebb ./cmd/ebb
 
-## test: every test — unit tests with fuzz seeds, the real-Prometheus integration test
-test: unit
+## test: every test — unit tests with fuzz seeds, the real-Prometheus integration test,
+## the VPA comparison, then (fragments below) deploy/ checks and the e2e suite
+test: unit vpabench-test
 
 ## unit: go test ./... (fuzz targets run their seed corpus); the Prometheus
 ## integration test runs against Debian's prometheus, installed when missing.
@@ -28,9 +29,15 @@ unit: prometheus
 prometheus:
 	@e2e/cluster/build.sh prometheus
 
-## bench: every benchmark with allocations
+## vpabench-test: ebb's vertical recommender against the VPA's on the same samples
+## (hack/vpabench is a separate module so ebb's go.mod stays small)
+vpabench-test:
+	cd hack/vpabench && $(GO) test -count=1 ./...
+
+## bench: every benchmark with allocations, and the VPA comparison
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd hack/vpabench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
@@ -44,6 +51,7 @@ fuzz:
 ## check: vet, gofmt, and the recommender purity rules
 check:
 	$(GO) vet ./...
+	cd hack/vpabench && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
 	@deps=$$($(GO) list -deps ./recommender/... | grep -E '^k8s\.io/|prometheus' || true); \
