@@ -36,10 +36,12 @@ e2e-build:
 ## e2e: build ebb, then run the e2e suite against one shared local cluster.
 ## Clusters left by a killed run (e2e/.run/test-<pid> whose test process is gone)
 ## are stopped by PID afterwards; a concurrent run's cluster is left alone.
-## (No $(MAKE) in the recipe, so `make -n e2e` stays a dry run.)
+## (No $(MAKE) in the recipe, so `make -n e2e` stays a dry run. Only ./e2e, not
+## ./e2e/...: go test buffers -v output when it tests several packages, and
+## the subpackages' unit tests already run in `make unit`.)
 e2e: cluster-binaries ebb-cluster e2e-build
 	@EBB_BIN=$(BIN)/ebb EBB_E2E_BUILD_SECONDS=$$(cat $(BIN)/.ebb-build-seconds 2>/dev/null) \
-	    $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' -v ./e2e/...; rc=$$?; \
+	    $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' -v ./e2e; rc=$$?; \
 	  for d in e2e/.run/test-*; do \
 	    pid=$${d##*test-}; \
 	    if [ -f "$$d/state.json" ] && ! kill -0 "$$pid" 2>/dev/null; then \
