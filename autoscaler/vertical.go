@@ -9,16 +9,19 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 // VerticalReconciler is the vertical side of a pass (autoscaler/vertical's
-// Runner behind an adapter in cmd, which knows the target's vertical mode
-// and policy). The loop calls it once per target that is not off, after
-// the horizontal decision, with what the pass already read: the target's
-// pods and their metrics-server usage (nil when metrics-server failed).
-// dryRun is true when the target's actuation must be dry-run (mode
-// dry-run, ebb report, or an HPA conflict).
+// Runner behind an adapter in cmd, which reads the target's vertical mode
+// and policy from t.Vertical). The loop calls it once per target whose
+// (horizontal) mode is not off, after the horizontal decision, with what
+// the pass already read: the target's pods and their metrics-server usage
+// (nil when metrics-server failed, and always nil for vertical mode off,
+// where the reconciler only forgets the target's metrics). dryRun is true
+// when the target's actuation must be dry-run (mode dry-run, ebb report,
+// or an HPA conflict): a vertical patch then carries DryRun=All too.
 type VerticalReconciler interface {
 	ReconcileVertical(ctx context.Context, now time.Time, t Target, current int32, dryRun bool,
 		pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error)
@@ -37,7 +40,9 @@ func (l *Loop) reconcileVertical(ctx context.Context, p *pass, t Target, current
 		}
 	}
 	var usage []metricsource.PodUsage
-	if byPod, err := p.podUsage(ctx); err == nil {
+	if t.Vertical.Mode == vertical.ModeOff {
+		pods = nil // nothing is computed
+	} else if byPod, err := p.podUsage(ctx); err == nil {
 		usage = make([]metricsource.PodUsage, 0, len(pods))
 		for _, pod := range pods {
 			if u, ok := byPod[pod.Name]; ok {

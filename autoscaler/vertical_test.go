@@ -14,6 +14,7 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
@@ -48,6 +49,7 @@ func TestVerticalHook(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		mode         policy.Mode
+		vertical     vertical.Mode
 		err          error
 		wantCalls    []string
 		wantBlocking []string
@@ -55,6 +57,8 @@ func TestVerticalHook(t *testing.T) {
 		{name: "apply", mode: policy.ModeApply, wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}},
 		{name: "dry-run", mode: policy.ModeDryRun, wantCalls: []string{"Deployment/web dry 2 pods web-0,web-1 usage web-0,web-1"}},
 		{name: "off is not called", mode: policy.ModeOff, wantBlocking: []string{"ModeOff"}},
+		{name: "vertical off: called without pods or usage", mode: policy.ModeApply, vertical: vertical.ModeOff,
+			wantCalls: []string{"Deployment/web apply 2 pods  usage "}},
 		{name: "failure is reported", mode: policy.ModeApply, err: errors.New("checkpoint: boom"),
 			wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}, wantBlocking: []string{"VerticalFailed"}},
 	} {
@@ -62,7 +66,9 @@ func TestVerticalHook(t *testing.T) {
 			c := newCluster(t)
 			c.addWorkload(t, "web", 2, 50, time.Now().Add(-time.Hour)) // at target: no horizontal change
 			v := &recordingVertical{err: tc.err}
-			l, _ := c.newLoop(t, loopConfig{targets: []Target{cpuTarget("web", tc.mode, nil)}})
+			tg := cpuTarget("web", tc.mode, nil)
+			tg.Vertical.Mode = tc.vertical
+			l, _ := c.newLoop(t, loopConfig{targets: []Target{tg}})
 			l.o.Vertical = v
 			rep, err := l.Pass(t.Context(), time.Now())
 			if err != nil {

@@ -48,6 +48,9 @@ type CompiledTarget struct {
 	// and ContainerResource metrics have none.
 	Queries map[string]string
 	Missing MissingMetrics // Action is always set
+	// Vertical is the target's vertical side, defaults applied (mode
+	// recommend when the policy has no vertical section).
+	Vertical CompiledVertical
 }
 
 // Key is the target as "Kind/name", unique within a policy's kind.

@@ -26,6 +26,11 @@ func FuzzParse(f *testing.F) {
 		"prometheus: {url: '::'}\ntargets: [{queries: {a: '{{'}}]",
 		"targets: [{missingMetrics: {action: fallback, afterCycles: -1, fallbackReplicas: -2147483648}}]",
 		"defaults: &a {mode: *a}",
+		"defaults: {vertical: {mode: rollout, rollout: {period: 0s}}}\ntargets: [{scaleTargetRef: {apiVersion: apps/v1, kind: Job, name: j}, " +
+			"horizontal: {maxReplicas: 2}, vertical: {containerPolicies: [{containerName: '*', minAllowed: {cpu: 1e3, memory: -0.5Gi}, " +
+			"controlledResources: [cpu, gpu]}], inPlace: {podsPerPeriod: -1}}}]",
+		"targets: [{scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: w}, horizontal: {maxReplicas: 2}, " +
+			"vertical: {mode: in-place, containerPolicies: [{containerName: a, mode: 'Off', maxAllowed: {cpu: 1500m, memory: 1G}}]}}]",
 	} {
 		f.Add([]byte(seed))
 	}

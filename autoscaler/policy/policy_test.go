@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -107,6 +109,10 @@ targets:
 				InitialReadinessDelay: 30 * time.Second, DownscaleStabilization: 5 * time.Minute},
 			Queries: map[string]string{},
 			Missing: MissingMetrics{Action: MissingHold},
+			// No vertical section: recommend, joined with the horizontal
+			// cpu utilization target.
+			Vertical: CompiledVertical{Mode: vertical.ModeRecommend,
+				Policy: rv.Policy{HorizontalCPUUtilization: 80}},
 		}},
 	}
 	if d := cmp.Diff(want, c, cmpopts.IgnoreFields(Compiled{}, "Hash")); d != "" {

@@ -53,6 +53,9 @@ type Defaults struct {
 	InitialReadinessDelay   *Duration       `json:"initialReadinessDelay,omitempty"`   // default 30s
 	DownscaleStabilization  *Duration       `json:"downscaleStabilization,omitempty"`  // default 5m
 	MissingMetrics          *MissingMetrics `json:"missingMetrics,omitempty"`          // default hold
+	// Vertical is every target's vertical section unless the target sets
+	// its own (field by field: see Vertical).
+	Vertical *Vertical `json:"vertical,omitempty"`
 }
 
 // Prometheus is the connection to Prometheus. HTTPConfig holds the same
@@ -75,6 +78,9 @@ type Target struct {
 	// Queries maps a Pods/Object/External metric name to a PromQL template.
 	Queries        map[string]string `json:"queries,omitempty"`
 	MissingMetrics *MissingMetrics   `json:"missingMetrics,omitempty"`
+	// Vertical is the target's vertical (requests) side; absent means mode
+	// recommend with no container policies.
+	Vertical *Vertical `json:"vertical,omitempty"`
 }
 
 // Policy is a whole policy file.

@@ -158,6 +158,7 @@ func checkDefaults(c *checker, d Defaults) {
 	if d.MissingMetrics != nil {
 		checkMissingAction(c, "defaults.missingMetrics", *d.MissingMetrics)
 	}
+	checkVertical(c, "defaults.vertical", d.Vertical)
 }
 
 // checkMissingAction checks what does not depend on a target's range.
@@ -246,6 +247,7 @@ func compileTarget(c *checker, d Defaults, t Target, path string) (CompiledTarge
 	}
 	if t.Horizontal == nil {
 		c.required(path+".horizontal", "must be set (an autoscaling/v2 HorizontalPodAutoscalerSpec)")
+		checkVertical(c, path+".vertical", t.Vertical)
 		return ct, false
 	}
 	h := *t.Horizontal
@@ -259,6 +261,8 @@ func compileTarget(c *checker, d Defaults, t Target, path string) (CompiledTarge
 	ct.Spec = spec
 	ct.Queries = compileQueries(c, h, t.Queries, path)
 	ct.Missing = resolveMissing(c, d, t, h, path)
+	// The defaults' problems are reported once, by checkDefaults.
+	ct.Vertical = compileVertical(c, checkVertical(&checker{}, "defaults.vertical", d.Vertical), t, ct, path)
 	return ct, len(c.errs) == n
 }
 

@@ -87,6 +87,26 @@ type Target struct {
 	// DryRun makes this target's patches dry-run even when the Actuator's
 	// option is off (the loop's per-target dry-run and HPA conflicts).
 	DryRun bool
+	// ResizePods, ResizePeriod and RolloutPeriod override the Actuator's
+	// options of the same names for this target (the policy's
+	// vertical.inPlace and vertical.rollout); zero keeps the Actuator's.
+	ResizePods                  int
+	ResizePeriod, RolloutPeriod time.Duration
+}
+
+// limits returns the rate limits for t: its overrides, else o's.
+func (o ActuatorOptions) limits(t Target) (pods int, resizePeriod, rolloutPeriod time.Duration) {
+	pods, resizePeriod, rolloutPeriod = o.ResizePods, o.ResizePeriod, o.RolloutPeriod
+	if t.ResizePods > 0 {
+		pods = t.ResizePods
+	}
+	if t.ResizePeriod > 0 {
+		resizePeriod = t.ResizePeriod
+	}
+	if t.RolloutPeriod > 0 {
+		rolloutPeriod = t.RolloutPeriod
+	}
+	return pods, resizePeriod, rolloutPeriod
 }
 
 // Key is the target as "Kind/name", the key of Manager and metrics.

@@ -282,6 +282,48 @@ func TestRolloutAtMostOncePerPeriod(t *testing.T) {
 	}
 }
 
+func TestPerTargetRateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mode   Mode
+		target func(Target) Target
+		steps  []time.Duration
+		want   int // patches
+	}{
+		{name: "rollout period 10m: two rollouts in 10m", mode: ModeRollout,
+			target: func(t Target) Target { t.RolloutPeriod = 10 * time.Minute; return t },
+			steps:  []time.Duration{0, 9 * time.Minute, 10 * time.Minute}, want: 2},
+		{name: "rollout default period 1h: one rollout in 10m", mode: ModeRollout,
+			target: func(t Target) Target { return t },
+			steps:  []time.Duration{0, 9 * time.Minute, 10 * time.Minute}, want: 1},
+		{name: "in-place 2 pods per 5m", mode: ModeInPlace,
+			target: func(t Target) Target { t.ResizePods, t.ResizePeriod = 2, 5*time.Minute; return t },
+			steps:  []time.Duration{0, time.Minute}, want: 2},
+		{name: "in-place default 1 pod per minute", mode: ModeInPlace,
+			target: func(t Target) Target { return t },
+			steps:  []time.Duration{0, 30 * time.Second}, want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDeployment(100, 256<<20, 1, 1)
+			pods := []*corev1.Pod{newPod("web-a", 100, 256<<20), newPod("web-b", 100, 256<<20), newPod("web-c", 100, 256<<20)}
+			kube := fake.NewClientset(d, pods[0], pods[1], pods[2])
+			kube.PrependReactor("patch", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
+				return true, d, nil // the template stays unchanged: each rollout is due again
+			})
+			a, _ := newActuator(kube, false)
+			target := tc.target(webTarget)
+			for _, after := range tc.steps {
+				if _, err := a.Apply(t.Context(), t0.Add(after), tc.mode, target, rec(), pods); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(patches(t, kube)); n != tc.want {
+				t.Errorf("%d patches, want %d", n, tc.want)
+			}
+		})
+	}
+}
+
 func TestRolloutUnsupportedKind(t *testing.T) {
 	a, _ := newActuator(fake.NewClientset(), false)
 	target := webTarget

@@ -16,7 +16,7 @@ import (
 )
 
 // resize patches the requests of running pods through pods/resize: at most
-// ResizePods per ResizePeriod, and at most Replicas-MinReplicas pods in
+// ResizePods per ResizePeriod (t's overrides, else the options), and at most Replicas-MinReplicas pods in
 // flight (a resize pending or in progress counts).
 func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) (Result, error) {
 	sorted := slices.Clone(pods)
@@ -38,11 +38,12 @@ func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []r
 	if budget <= 0 {
 		return Result{Held: "MinReplicas"}, nil
 	}
+	maxPods, period, _ := a.o.limits(t)
 	a.mu.Lock()
-	recent := slices.DeleteFunc(a.resizes[t.Key()], func(at time.Time) bool { return now.Sub(at) >= a.o.ResizePeriod })
+	recent := slices.DeleteFunc(a.resizes[t.Key()], func(at time.Time) bool { return now.Sub(at) >= period })
 	a.resizes[t.Key()] = recent
 	a.mu.Unlock()
-	if left := a.o.ResizePods - len(recent); left < budget {
+	if left := maxPods - len(recent); left < budget {
 		budget = left
 	}
 	res := Result{}
@@ -91,16 +92,17 @@ func (a *Actuator) resizePod(ctx context.Context, t Target, p *corev1.Pod, chs [
 }
 
 // rollout patches the pod template of a Deployment or StatefulSet, at most
-// once per RolloutPeriod and not while its previous rollout is unobserved.
+// once per RolloutPeriod (t's override, else the options) and not while its previous rollout is unobserved.
 func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation) (Result, error) {
 	if !strings.HasPrefix(t.APIVersion, "apps/") || (t.Kind != "Deployment" && t.Kind != "StatefulSet") {
 		return Result{}, fmt.Errorf("target %s: rollout mode supports apps Deployment and StatefulSet, not %s %s",
 			t.Key(), t.APIVersion, t.Kind)
 	}
+	_, _, period := a.o.limits(t)
 	a.mu.Lock()
 	last, done := a.rollouts[t.Key()]
 	a.mu.Unlock()
-	if done && now.Sub(last) < a.o.RolloutPeriod {
+	if done && now.Sub(last) < period {
 		return Result{Held: "RolloutRateLimited"}, nil
 	}
 	tmpl, observed, err := a.template(ctx, t)

@@ -95,7 +95,7 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the informers
 	loop, err := newLoop(ctx, loopParts{
-		c: c, namespace: ns, compiled: compiled, log: log, dryRun: true,
+		c: c, namespace: ns, compiled: compiled, log: log, dryRun: true, reportOnly: true,
 		holder:   autoscaler.NewPolicyHolder(ns, compiled),
 		reg:      prometheus.NewRegistry(),
 		recorder: &record.FakeRecorder{}, // a report emits no Events

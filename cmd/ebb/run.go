@@ -39,7 +39,6 @@ import (
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
-	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
 // inClusterNamespaceFile holds the pod's namespace when ebb runs in a cluster.
@@ -218,6 +217,8 @@ type loopParts struct {
 	state     autoscaler.StateStore
 	// checkpointVertical runs the vertical checkpoint saver (ebb run only).
 	checkpointVertical bool
+	// reportOnly is ebb report: vertical in-place and rollout only recommend.
+	reportOnly bool
 }
 
 // newLoop starts namespace-limited pod and HPA informers, waits for their
@@ -352,17 +353,28 @@ func shutdown(srv *http.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
-// verticalRecommend adapts vertical.Runner to the loop. The policy file has
-// no vertical section yet, so every target that is not off gets vertical
-// recommendations in mode recommend: ebb_vertical_* metrics, report rows
-// and VerticalRecommendation Events, never a change to pods or templates.
-type verticalRecommend struct{ r *vertical.Runner }
+// verticalAdapter adapts vertical.Runner to the loop: each target's
+// vertical mode, container policies and rate limits come from the policy
+// (t.Vertical; mode recommend when the file has no vertical section). The
+// loop's dryRun (target mode dry-run, ebb report, HPA conflict) makes every
+// vertical patch dry-run. With reportOnly (ebb report) in-place and rollout
+// fall back to recommend: a report never actuates, not even in dry-run.
+type verticalAdapter struct {
+	r          *vertical.Runner
+	reportOnly bool
+}
 
-func (v verticalRecommend) ReconcileVertical(ctx context.Context, now time.Time, t autoscaler.Target, current int32, dryRun bool,
+func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t autoscaler.Target, current int32, dryRun bool,
 	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
+	cv := t.Vertical
+	mode := cv.Mode
+	if mode == "" || (v.reportOnly && mode != vertical.ModeOff) {
+		mode = vertical.ModeRecommend
+	}
 	vt := vertical.Target{Namespace: t.Namespace, APIVersion: t.Ref.APIVersion, Kind: t.Ref.Kind, Name: t.Ref.Name,
-		Replicas: current, MinReplicas: t.Spec.MinReplicas, DryRun: dryRun}
-	return v.r.Reconcile(ctx, now, vt, vertical.ModeRecommend, vertical.JointPolicy(t.Spec, rv.Policy{}), pods, usage)
+		Replicas: current, MinReplicas: t.Spec.MinReplicas, DryRun: dryRun,
+		ResizePods: cv.ResizePods, ResizePeriod: cv.ResizePeriod, RolloutPeriod: cv.RolloutPeriod}
+	return v.r.Reconcile(ctx, now, vt, mode, cv.Policy, pods, usage)
 }
 
 // newVertical builds the vertical side of the loop; with
@@ -378,5 +390,5 @@ func newVertical(ctx context.Context, p loopParts) (autoscaler.VerticalReconcile
 	if p.checkpointVertical {
 		go r.RunCheckpoints(ctx)
 	}
-	return verticalRecommend{r}, nil
+	return verticalAdapter{r: r, reportOnly: p.reportOnly}, nil
 }
