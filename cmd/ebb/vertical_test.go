@@ -1,0 +1,237 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler"
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+)
+
+// verticalPolicy is reportPolicy's target with a horizontal mode and a
+// vertical section.
+func verticalPolicy(mode, vertical string) string {
+	return fmt.Sprintf(`
+targets:
+  - scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+    mode: %s
+    horizontal:
+      minReplicas: 1
+      maxReplicas: 10
+      metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+    vertical: %s
+`, mode, vertical)
+}
+
+// verticalPatch is one pod or Deployment patch the vertical side sent.
+type verticalPatch struct {
+	Resource, Subresource string
+	DryRun                []string
+	// Memory is the memory request the patch sets on container "app".
+	Memory string
+}
+
+// recordVerticalPatches makes pod and Deployment patches return the object
+// unchanged (so each is due again, as under dry-run) and records them.
+func recordVerticalPatches(t *testing.T, c *clients) *[]verticalPatch {
+	t.Helper()
+	var seen []verticalPatch
+	c.kube.(*fake.Clientset).PrependReactor("patch", "*", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		p := a.(clienttesting.PatchActionImpl)
+		var body struct {
+			Spec struct {
+				Containers []containerReq `json:"containers"`
+				Template   struct {
+					Spec struct {
+						Containers []containerReq `json:"containers"`
+					} `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(p.Patch, &body); err != nil {
+			t.Errorf("patch body %s: %v", p.Patch, err)
+		}
+		cs := append(body.Spec.Containers, body.Spec.Template.Spec.Containers...)
+		vp := verticalPatch{Resource: p.Resource.Resource, Subresource: p.Subresource, DryRun: p.PatchOptions.DryRun}
+		if len(cs) == 1 && cs[0].Name == "app" {
+			vp.Memory = cs[0].Resources.Requests["memory"]
+		}
+		seen = append(seen, vp)
+		return true, nil, nil
+	})
+	return &seen
+}
+
+type containerReq struct {
+	Name      string `json:"name"`
+	Resources struct {
+		Requests map[string]string `json:"requests"`
+	} `json:"resources"`
+}
+
+func webDeployment() *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Generation: 1},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1},
+	}
+}
+
+func conflictingHPA() *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 3,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}}}
+}
+
+// TestVerticalModes runs ebb run's loop (policy, loop, vertical Runner,
+// fake API) for a few passes per vertical mode and checks what was patched.
+func TestVerticalModes(t *testing.T) {
+	dry := []string{metav1.DryRunAll}
+	for _, tc := range []struct {
+		name     string
+		mode     string // horizontal
+		vertical string
+		hpa      bool
+		passes   []time.Duration
+		want     []verticalPatch
+		wantRows int
+	}{
+		{name: "no section: recommend never patches", mode: "apply", vertical: "{}",
+			passes: []time.Duration{0, time.Hour}, wantRows: 1},
+		{name: "recommend never patches", mode: "apply", vertical: "{mode: recommend}",
+			passes: []time.Duration{0, time.Hour}, wantRows: 1},
+		{name: "off: nothing", mode: "apply", vertical: `{mode: "off"}`, passes: []time.Duration{0}},
+		{name: "rollout on a dry-run target patches with DryRun=All", mode: "dry-run", vertical: "{mode: rollout}",
+			passes: []time.Duration{0}, wantRows: 1, want: []verticalPatch{{Resource: "deployments", DryRun: dry}}},
+		{name: "rollout with a conflicting HPA patches with DryRun=All", mode: "apply", vertical: "{mode: rollout}", hpa: true,
+			passes: []time.Duration{0}, wantRows: 1, want: []verticalPatch{{Resource: "deployments", DryRun: dry}}},
+		{name: "rollout on an apply target: once per period", mode: "apply", vertical: "{mode: rollout, rollout: {period: 1h}}",
+			passes: []time.Duration{0, time.Minute, 30 * time.Minute, time.Hour}, wantRows: 1,
+			want: []verticalPatch{{Resource: "deployments"}, {Resource: "deployments"}}},
+		{name: "in-place patches the resize subresource", mode: "apply", vertical: "{mode: in-place}",
+			passes: []time.Duration{0}, wantRows: 1, want: []verticalPatch{{Resource: "pods", Subresource: "resize"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compiled, err := policy.Load([]byte(verticalPolicy(tc.mode, tc.vertical)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scaleOpts []metav1.PatchOptions
+			c := fakeClients(t, &scaleOpts)
+			objs := []runtime.Object{webDeployment()}
+			if tc.hpa {
+				objs = append(objs, conflictingHPA())
+			}
+			for _, o := range objs {
+				if err := c.kube.(*fake.Clientset).Tracker().Add(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := recordVerticalPatches(t, c)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			loop, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log,
+				holder: autoscaler.NewPolicyHolder("shop", compiled), reg: prometheus.NewRegistry(),
+				recorder: &record.FakeRecorder{}, state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), "shop", "ebb-state", true, log)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var rep report.Report
+			for _, after := range tc.passes {
+				if rep, err = loop.Pass(t.Context(), start.Add(after)); err != nil {
+					t.Fatalf("pass at +%s: %v", after, err)
+				}
+			}
+			rows := rep.Targets[0].Vertical
+			if len(rows) != tc.wantRows {
+				t.Fatalf("vertical rows = %+v, want %d", rows, tc.wantRows)
+			}
+			if len(tc.want) > 0 {
+				// Every patch sets the recommended memory target.
+				mem := resource.NewQuantity(*rows[0].Target.MemoryBytes, resource.BinarySI).String()
+				for i := range tc.want {
+					tc.want[i].Memory = mem
+				}
+			}
+			if d := cmp.Diff(tc.want, *seen); d != "" {
+				t.Errorf("vertical patches (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestReportNeverActuatesVertically: ebb report shows the vertical rows of a
+// rollout/in-place target but sends no pod or Deployment patch, not even a
+// dry-run one.
+func TestReportNeverActuatesVertically(t *testing.T) {
+	for _, v := range []string{"{mode: rollout}", "{mode: in-place}"} {
+		t.Run(v, func(t *testing.T) {
+			compiled, err := policy.Load([]byte(verticalPolicy("apply", v)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scaleOpts []metav1.PatchOptions
+			c := fakeClients(t, &scaleOpts)
+			if err := c.kube.(*fake.Clientset).Tracker().Add(webDeployment()); err != nil {
+				t.Fatal(err)
+			}
+			seen := recordVerticalPatches(t, c)
+			rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows := rep.Targets[0].Vertical; len(rows) != 1 || rows[0].Target.MemoryBytes == nil {
+				t.Errorf("report vertical rows = %+v, want one with a memory target", rows)
+			}
+			if len(*seen) != 0 {
+				t.Errorf("report sent vertical patches %+v, want none", *seen)
+			}
+		})
+	}
+}
+
+// TestRunRegistersVerticalMetrics: ebb run's loop registers the six
+// ebb_vertical_* gauges on the registry it serves (a probe gauge of the
+// same name is refused only when the name is taken).
+func TestRunRegistersVerticalMetrics(t *testing.T) {
+	compiled, err := policy.Load([]byte(verticalPolicy("apply", "{}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scaleOpts []metav1.PatchOptions
+	c := fakeClients(t, &scaleOpts)
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	if _, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log,
+		holder: autoscaler.NewPolicyHolder("shop", compiled), reg: reg, recorder: &record.FakeRecorder{},
+		state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), "shop", "ebb-state", true, log)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ebb_vertical_recommendation_cpu_cores", "ebb_vertical_recommendation_memory_bytes",
+		"ebb_vertical_request_cpu_cores", "ebb_vertical_request_memory_bytes",
+		"ebb_vertical_usage_cpu_cores", "ebb_vertical_usage_memory_bytes"} {
+		if err := reg.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "probe"})); err == nil {
+			t.Errorf("%s is not registered on ebb run's registry", name)
+		}
+	}
+}
