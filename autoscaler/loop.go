@@ -105,7 +105,7 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 			t.Namespace = l.o.Namespace
 		}
 		rt, err := l.reconcile(ctx, p, t)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			l.log.Warn("target not scaled", "target", t.Key(), "reason", rt.Reason, "err", err)
 		}
 		rep.Targets = append(rep.Targets, rt)

@@ -105,6 +105,11 @@ func (l *Loop) act(ctx context.Context, p *pass, t Target, h *horizontal.History
 		return blocked(rt, d.Reason, fmt.Errorf("decide %s: %w", t, d.Err))
 	}
 	var holdErr error
+	if d.Proposal.Invalid && ctx.Err() != nil {
+		// Shutdown cancelled the metric reads: not missing metrics (no
+		// Event, no ebb_missing_metrics_total), just an interrupted pass.
+		return blocked(rt, "Interrupted", fmt.Errorf("pass interrupted: %w", ctx.Err()))
+	}
 	if d.Proposal.Invalid {
 		var cond report.Condition
 		desired, cond = l.missing(t, d, current)
