@@ -44,10 +44,14 @@ func TestLoadExample(t *testing.T) {
 		Metrics []string
 		Queries []string
 		Missing MissingMetrics
+		// Vertical mode and rollout period.
+		Vertical vertical.Mode
+		Rollout  time.Duration
 	}
 	var got []summary
 	for _, ct := range c.Targets {
-		s := summary{Key: ct.Key(), Mode: ct.Mode, Min: ct.Spec.MinReplicas, Max: ct.Spec.MaxReplicas, Missing: ct.Missing}
+		s := summary{Key: ct.Key(), Mode: ct.Mode, Min: ct.Spec.MinReplicas, Max: ct.Spec.MaxReplicas, Missing: ct.Missing,
+			Vertical: ct.Vertical.Mode, Rollout: ct.Vertical.RolloutPeriod}
 		for _, m := range ct.Spec.Metrics {
 			s.Metrics = append(s.Metrics, m.String())
 		}
@@ -58,14 +62,15 @@ func TestLoadExample(t *testing.T) {
 	}
 	want := []summary{
 		{Key: "Deployment/web", Mode: ModeApply, Min: 2, Max: 20,
-			Metrics: []string{"Resource/cpu", "Pods/http_requests_per_second"},
-			Queries: []string{"http_requests_per_second"},
-			Missing: MissingMetrics{Action: MissingFallback, AfterCycles: 8, FallbackReplicas: 4}},
+			Metrics:  []string{"Resource/cpu", "Pods/http_requests_per_second"},
+			Queries:  []string{"http_requests_per_second"},
+			Missing:  MissingMetrics{Action: MissingFallback, AfterCycles: 8, FallbackReplicas: 4},
+			Vertical: vertical.ModeRollout, Rollout: 2 * time.Hour},
 		{Key: "StatefulSet/worker", Mode: ModeDryRun, Min: 1, Max: 10,
 			Metrics: []string{"External/queue_messages"}, Queries: []string{"queue_messages"},
-			Missing: MissingMetrics{Action: MissingHold}},
+			Missing: MissingMetrics{Action: MissingHold}, Vertical: vertical.ModeRecommend},
 		{Key: "Deployment/batch", Mode: ModeOff, Min: 1, Max: 3,
-			Metrics: []string{"Resource/cpu"}, Missing: MissingMetrics{Action: MissingHold}},
+			Metrics: []string{"Resource/cpu"}, Missing: MissingMetrics{Action: MissingHold}, Vertical: vertical.ModeRecommend},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("compiled targets (-want +got):\n%s", d)
@@ -81,6 +86,12 @@ func TestLoadExample(t *testing.T) {
 	if web.Behavior == nil || web.Behavior.ScaleDown.StabilizationWindow != 5*time.Minute ||
 		len(web.Behavior.ScaleUp.Policies) != 1 || web.Behavior.ScaleUp.Policies[0].Type != horizontal.PodsPolicy {
 		t.Errorf("web behavior = %+v, want scaleDown window 5m and one Pods scaleUp policy", web.Behavior)
+	}
+	wantWeb := rv.Policy{HorizontalCPUUtilization: 70, Containers: []rv.ContainerPolicy{
+		{Name: "app", MinAllowed: rv.Amounts{CPUMillis: 100, MemoryBytes: 128 << 20}, MaxAllowed: rv.Amounts{CPUMillis: 2000, MemoryBytes: 2 << 30}},
+		{Name: "*", Mode: rv.ModeOff}}}
+	if d := cmp.Diff(wantWeb, c.Targets[0].Vertical.Policy); d != "" {
+		t.Errorf("web vertical policy (-want +got):\n%s", d)
 	}
 	if got := web.Metrics[1].Target; got != (horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 50000}) {
 		t.Errorf("web Pods metric target = %+v, want AverageValue 50000m", got)
