@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ebb-autoscaler/ebb/e2e/cluster"
@@ -107,11 +108,23 @@ func (b *Ebb) Logs() string {
 // Terminate stops ebb with SIGTERM (SIGKILL after grace).
 func (b *Ebb) Terminate(grace time.Duration) error { return b.Stop(grace) }
 
+// EbbReportTimeout bounds `ebb report` when the caller's ctx has no deadline.
+const EbbReportTimeout = 2 * time.Minute
+
 // EbbReport runs `ebb report` once with the same identity and policy and
-// returns its standard output (and standard error on failure).
+// returns its standard output (and standard error on failure). The process
+// is SIGKILLed when ctx ends (default deadline EbbReportTimeout) or when the
+// test process dies, so a hanging report never outlives the test.
 func EbbReport(ctx context.Context, o EbbOptions, extra ...string) (string, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, EbbReportTimeout)
+		defer cancel()
+	}
 	args := append([]string{"report", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--policy", o.Policy}, extra...)
 	cmd := exec.CommandContext(ctx, o.Bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 5 * time.Second // stop waiting for output pipes after the kill
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
