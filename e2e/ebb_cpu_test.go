@@ -24,8 +24,8 @@ const (
 // 300m wants 6 pods. The scaleUp policy (2 pods per 20 s) makes the first
 // step 2 → 4 within one metric resolution + one sync period of
 // metrics.k8s.io showing the load, and 4 → 6 no earlier than 20 s later.
-// Load down to 100m wants 2 pods: nothing happens before the 30 s
-// scale-down stabilization window, then 6 → 2.
+// Load down to 90m wants 2 pods: nothing happens before the 30 s
+// scale-down stabilization window, then it scales down.
 func TestEbbCPUScaleUpDown(t *testing.T) {
 	const ns, name = "ebb-cpu", "web"
 	s := setup(t, ns)
@@ -74,7 +74,7 @@ func TestEbbCPUScaleUpDown(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	load.Set(100) // 17m per pod at 6 pods: wants 2
+	load.Set(90) // 15m per pod at 6 pods (30%): wants ceil(90/50) = 2
 	lowered := time.Now()
 	atDown, err := waitBelow(ctx, watch, 6, downWindow+metricResolution+syncPeriod+slack+slack)
 	if err != nil {
@@ -83,9 +83,13 @@ func TestEbbCPUScaleUpDown(t *testing.T) {
 	if d := atDown.Sub(lowered); d < downWindow {
 		t.Fatalf("scale-down %s after the load fell, inside the %s stabilization window: %s", d.Round(100*time.Millisecond), downWindow, watch)
 	}
-	if _, err := watch.WaitFor(ctx, 2, 10*time.Second); err != nil {
-		t.Fatalf("scale-down target: %v", err)
+	// kwok's CPU is a rate over metrics-server's resolution, so the fall is
+	// seen in steps and the window releases them in steps too: the first
+	// step may stop above 2. ebb must by then recommend 2.
+	if c := watch.Current(); c < 2 || c > 5 {
+		t.Fatalf("scale-down went to %d, want within [2, 5]: %s", c, watch)
 	}
+	ebb.waitMetric(t, "ebb_recommended_replicas", target, "= 2 at the low load", func(v float64) bool { return v == 2 }, 10*time.Second)
 	t.Logf("replicas: %s; scale-down %.1fs after the load fell", watch, atDown.Sub(lowered).Seconds())
 }
 
@@ -123,29 +127,20 @@ func waitCPUSeen(t *testing.T, s *Suite, w harness.Workload, watch *harness.Repl
 	return time.Now()
 }
 
-// waitBelow waits until the watcher sees a value below n and returns when.
+// waitBelow waits until the watcher sees a change to a value below n after
+// having seen n or more, and returns when.
 func waitBelow(ctx context.Context, w *harness.ReplicaWatcher, n int64, timeout time.Duration) (time.Time, error) {
 	var at time.Time
 	err := harness.Eventually(ctx, fmt.Sprintf("spec.replicas below %d", n), timeout, 100*time.Millisecond, func(context.Context) error {
+		reached := false
 		for _, c := range w.Changes() {
-			if c.Replicas < n && !c.At.Before(w.Changes()[0].At) && at.IsZero() {
-				if seenAbove(w, n, c.At) {
-					at = c.At
-					return nil
-				}
+			reached = reached || c.Replicas >= n
+			if reached && c.Replicas < n {
+				at = c.At
+				return nil
 			}
 		}
 		return fmt.Errorf("seen %s", w)
 	})
 	return at, err
-}
-
-// seenAbove reports whether the watcher saw n or more before t.
-func seenAbove(w *harness.ReplicaWatcher, n int64, t time.Time) bool {
-	for _, c := range w.Changes() {
-		if c.At.Before(t) && c.Replicas >= n {
-			return true
-		}
-	}
-	return false
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // TestEbbHPAConflict: an autoscaling/v2 HPA targets the Deployment (kcm's HPA
-// controller is off, so only ebb could write). ebb in apply mode computes 6
-// under load but must not actuate: spec.replicas stays 2, the patch goes
+// controller is off, so only ebb could write). ebb in apply mode computes 4
+// (legacy scale-up limit) under load but must not actuate: spec.replicas stays 2, the patch goes
 // through the dry-run path (metric, DryRun Event) and the report names
 // HPAConflict. Deleting the HPA lets ebb actuate (the refusal was the HPA's).
 func TestEbbHPAConflict(t *testing.T) {
@@ -44,10 +44,10 @@ func TestEbbHPAConflict(t *testing.T) {
 	defer load.Stop()
 
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
-	is6 := func(v float64) bool { return v == 6 }
-	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 6", is6, 60*time.Second)
+	is4 := func(v float64) bool { return v == 4 } // legacy scale-up limit max(2×2, 4)
+	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 4", is4, 60*time.Second)
 	ebb.waitMetric(t, "ebb_applied_replicas", map[string]string{"namespace": ns, "target": "Deployment/" + name, "dry_run": "true"},
-		"= 6 (dry-run path)", is6, 10*time.Second)
+		"= 4 (dry-run path)", is4, 10*time.Second)
 	eventsMention(t, s, ns, "Deployment", name, "SuccessfulRescale", "DryRun", 20*time.Second)
 	err := harness.Eventually(ctx, "ebb report names HPAConflict", 30*time.Second, time.Second, func(ctx context.Context) error {
 		rt, out, err := report(ctx, o, "Deployment", name)
@@ -70,7 +70,7 @@ func TestEbbHPAConflict(t *testing.T) {
 	if err := s.Env.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, hpa.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := watch.WaitFor(ctx, 6, 20*time.Second); err != nil {
+	if _, err := watch.WaitFor(ctx, 4, 20*time.Second); err != nil {
 		t.Fatalf("after the HPA was deleted ebb should actuate: %v", err)
 	}
 }

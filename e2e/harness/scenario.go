@@ -191,11 +191,13 @@ func (w *ReplicaWatcher) Current() int64 {
 	return w.changes[len(w.changes)-1].Replicas
 }
 
-// WaitFor waits until the watcher has seen replicas n and returns when.
+// WaitFor waits until the watcher has seen a change to replicas n (the
+// initial value does not count) and returns when the first such change was
+// seen.
 func (w *ReplicaWatcher) WaitFor(ctx context.Context, n int64, timeout time.Duration) (time.Time, error) {
 	var at time.Time
-	err := Eventually(ctx, fmt.Sprintf("spec.replicas = %d", n), timeout, 100*time.Millisecond, func(context.Context) error {
-		for _, c := range w.Changes() {
+	err := Eventually(ctx, fmt.Sprintf("spec.replicas changed to %d", n), timeout, 100*time.Millisecond, func(context.Context) error {
+		for _, c := range w.Changes()[1:] {
 			if c.Replicas == n {
 				at = c.At
 				return nil
