@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +103,61 @@ func TestEbbPrometheusPodsMetric(t *testing.T) {
 		}
 	}
 	t.Logf("replicas: %s", watch)
+}
+
+// TestEbbPrometheusNaN: a target with two metrics, CPU and an External
+// metric whose query returns NaN. The NaN is bad data, never a number: it
+// is counted as a Prometheus bad_data error, exported as no value and shown
+// as the metric's error in the report, while the valid CPU metric (wanting
+// a scale-up) still scales 2 → 4, as the HPA does when only some metrics
+// fail and the rest would scale up.
+func TestEbbPrometheusNaN(t *testing.T) {
+	const ns, name = "ebb-nan", "web"
+	s := setup(t, ns)
+	ctx := context.Background()
+	w := cpuWorkload(t, s, ns, name, 2)
+	o := ebbSetup(t, s, ns, fmt.Sprintf(`defaults:
+  mode: apply
+  syncPeriod: 2s
+  downscaleStabilization: 30s
+prometheus:
+  url: %s
+  timeout: 3s
+targets:
+- scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %s}
+  horizontal:
+    minReplicas: 2
+    maxReplicas: 8
+    metrics:
+    - type: Resource
+      resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+    - type: External
+      external:
+        metric: {name: broken}
+        target: {type: Value, value: "1"}
+  queries:
+    broken: 'vector(0) / 0'
+`, s.Env.Cluster.PrometheusURL(), name))
+	watch := watchReplicas(t, s, ns, name)
+	ebb := startEbb(t, s, o, "")
+	ebb.waitMetric(t, "ebb_source_errors_total", map[string]string{"source": "prometheus", "kind": "bad_data"}, "> 0",
+		func(v float64) bool { return v > 0 }, 30*time.Second)
+	if ch := watch.Changes(); len(ch) != 1 {
+		t.Fatalf("scaled at target with one NaN metric: %s", watch)
+	}
+	load := s.Env.CPULoad(ctx, ns, w.Selector(), 300)
+	defer load.Stop()
+	if _, err := watch.WaitFor(ctx, 4, 60*time.Second); err != nil {
+		t.Fatalf("the valid CPU metric should still scale up: %v", err)
+	}
+	if v, found, err := ebb.MetricValue(ctx, "ebb_metric_value", map[string]string{"namespace": ns, "metric": "External/broken"}); err != nil || found {
+		t.Errorf("ebb_metric_value{metric=External/broken} = %v (found %v, err %v), want no series for NaN", v, found, err)
+	}
+	out, err := harness.EbbReport(ctx, o, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "External/broken") || !strings.Contains(strings.ToLower(out), "nan") {
+		t.Errorf("report does not show the NaN metric's error:\n%s", out)
+	}
 }
