@@ -242,7 +242,11 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	if prom != nil {
 		o.PodValues, o.Scalars = prom, prom
 	}
-	if o.Vertical, err = newVertical(ctx, p); err != nil {
+	var history vertical.RangeQuerier
+	if prom != nil {
+		history = prom // seeds the vertical histograms from Prometheus history once per target
+	}
+	if o.Vertical, err = newVertical(ctx, p, history); err != nil {
 		return nil, err
 	}
 	return autoscaler.New(o)
@@ -378,10 +382,14 @@ func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t
 }
 
 // newVertical builds the vertical side of the loop; with
-// p.checkpointVertical it also saves its checkpoints until ctx is done.
-func newVertical(ctx context.Context, p loopParts) (autoscaler.VerticalReconciler, error) {
+// p.checkpointVertical it also saves its checkpoints until ctx is done. A
+// non-nil history (the policy's Prometheus) bootstraps each target's
+// histograms from container_cpu_usage_seconds_total and
+// container_memory_working_set_bytes once, when no checkpoint exists.
+func newVertical(ctx context.Context, p loopParts, history vertical.RangeQuerier) (autoscaler.VerticalReconciler, error) {
 	o := vertical.DefaultOptions()
 	o.Namespace, o.Logger, o.Registerer, o.Client = p.namespace, p.log, p.reg, p.c.kube
+	o.History = history
 	o.Actuator.Recorder = p.recorder
 	r, err := vertical.NewRunner(o)
 	if err != nil {

@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,5 +239,66 @@ func TestRunRegistersVerticalMetrics(t *testing.T) {
 		if err := reg.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "probe"})); err == nil {
 			t.Errorf("%s is not registered on ebb run's registry", name)
 		}
+	}
+}
+
+// TestVerticalBootstrapsFromPrometheus: with a Prometheus in the policy, the
+// first pass seeds the vertical histograms from the cAdvisor history with one
+// range query per resource, and the samples it returns reach the report.
+func TestVerticalBootstrapsFromPrometheus(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("parse form: %v", err)
+		}
+		mu.Lock()
+		queries = append(queries, r.URL.Path+" "+r.Form.Get("query"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/api/v1/query_range" {
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+			return
+		}
+		end, _ := strconv.ParseFloat(r.Form.Get("end"), 64)
+		value := "0.25" // cores
+		if strings.Contains(r.Form.Get("query"), "memory") {
+			value = "300000000"
+		}
+		var points []string
+		for i := 0; i < 24; i++ {
+			points = append(points, fmt.Sprintf(`[%f,"%s"]`, end-float64(i*3600), value))
+		}
+		slices.Reverse(points)
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"web-1","container":"app"},"values":[%s]}]}}`,
+			strings.Join(points, ","))
+	}))
+	defer srv.Close()
+	compiled, err := policy.Load([]byte("prometheus: {url: " + srv.URL + "}\n" + verticalPolicy("dry-run", "{}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scaleOpts []metav1.PatchOptions
+	c := fakeClients(t, &scaleOpts)
+	if err := c.kube.(*fake.Clientset).Tracker().Add(webDeployment()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var cpu, mem bool
+	for _, q := range queries {
+		cpu = cpu || strings.HasPrefix(q, "/api/v1/query_range ") && strings.Contains(q, "container_cpu_usage_seconds_total")
+		mem = mem || strings.HasPrefix(q, "/api/v1/query_range ") && strings.Contains(q, "container_memory_working_set_bytes")
+	}
+	if !cpu || !mem {
+		t.Fatalf("range queries = %q, want one for container_cpu_usage_seconds_total and one for container_memory_working_set_bytes", queries)
+	}
+	rows := rep.Targets[0].Vertical
+	if len(rows) != 1 || rows[0].Target.MemoryBytes == nil || *rows[0].Target.MemoryBytes < 300000000 {
+		t.Fatalf("report vertical rows = %+v, want a memory target of at least the 300MB bootstrapped history", rows)
 	}
 }
