@@ -85,7 +85,11 @@ var widgetsGVR = schema.GroupVersionResource{Group: "e2e.ebb.dev", Version: "v1"
 // whose status.selector selects 2 pods of a Deployment (nothing reconciles
 // the Widget, so those pods stay 2). At 150% of a 50% CPU target ebb patches
 // the Widget's scale to 6 through the same code, with a Role granting
-// widgets/scale like a user would add.
+// widgets/scale like a user would add. maxReplicas is 6: the Widget's pods
+// never change, so the proposal stays at ceil(3 × 2 ready pods) and any
+// metric noise above 150 % would otherwise be applied at once (upward), while
+// noise below is held by the downscale window; the cap makes the end state
+// exact without hiding a failure to scale (2 → 6 still needs two patches).
 func TestEbbCustomResource(t *testing.T) {
 	const ns, name = "ebb-cr", "gadget"
 	s := setup(t, ns)
@@ -122,7 +126,7 @@ targets:
 - scaleTargetRef: {apiVersion: e2e.ebb.dev/v1, kind: Widget, name: %s}
   horizontal:
     minReplicas: 2
-    maxReplicas: 8
+    maxReplicas: 6
     metrics:
     - type: Resource
       resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
