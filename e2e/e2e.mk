@@ -49,8 +49,14 @@ e2e: cluster-binaries ebb-cluster e2e-build
 	  done; exit $$rc
 
 ## demo: see ebb's recommendations move on a local cluster (Ctrl-C to stop early)
+## The cluster is stopped at the end (also on Ctrl-C) unless DEMO_KEEP=1, which
+## leaves it up for a look around (bin/ebb-cluster env --dir $(DEMO_DIR); make demo-down).
+DEMO_KEEP ?= 0
 demo: cluster-binaries prometheus ebb-cluster build
-	$(EBB_CLUSTER) demo --dir $(DEMO_DIR) --ebb $(BIN)/ebb --duration $(DEMO_DURATION)
+	@trap ':' INT TERM; \
+	  $(EBB_CLUSTER) demo --dir $(DEMO_DIR) --ebb $(BIN)/ebb --duration $(DEMO_DURATION); rc=$$?; \
+	  if [ "$(DEMO_KEEP)" = 1 ]; then echo "demo: cluster kept (DEMO_KEEP=1); make demo-down stops it"; \
+	  else echo "demo: stopping the cluster"; $(EBB_CLUSTER) down --dir $(DEMO_DIR); fi; exit $$rc
 
 ## demo-down: stop the demo cluster and ebb, by the PIDs it recorded
 demo-down: ebb-cluster

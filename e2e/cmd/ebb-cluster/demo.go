@@ -57,7 +57,7 @@ type demoConfig struct {
 // and fall over a 3-minute cycle, starts `ebb run` in dry-run with the
 // namespace-scoped identity and prints `ebb report` every 5 s until the
 // duration ends or Ctrl-C. It then stops ebb and the load; the cluster stays
-// up for the next run (`ebb-cluster down` stops it).
+// up (`make demo` runs `ebb-cluster down` next unless DEMO_KEEP=1).
 func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) error {
 	ebbBin, err := filepath.Abs(cfg.ebbBin)
 	if err != nil {
@@ -136,10 +136,10 @@ func demoLoop(ctx context.Context, d time.Duration, o harness.EbbOptions, ebb *h
 		cpu.Set(100 + 500*level)
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(w, "demo: interrupted; stopping ebb and the load (cluster stays up: make demo-down)")
+			fmt.Fprintln(w, "demo: interrupted; stopping ebb and the load")
 			return nil
 		case <-end:
-			fmt.Fprintln(w, "demo: done; stopping ebb and the load (cluster stays up: make demo-down)")
+			fmt.Fprintln(w, "demo: done; stopping ebb and the load")
 			return nil
 		case <-tick.C:
 		}
