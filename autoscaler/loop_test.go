@@ -91,7 +91,7 @@ func TestPassScenarios(t *testing.T) {
 		passes:       1,
 		wantReplicas: 2, wantDesired: report.Int32(4),
 		wantPatches:  []metav1.PatchOptions{dryPatch},
-		wantEvents:   []string{"Normal SuccessfulRescale DryRun"},
+		wantEvents:   []string{"Warning HPAConflict", "Normal SuccessfulRescale DryRun"},
 		wantBlocking: []string{"HPAConflict"},
 	}, {
 		name:         "missing metrics hold the scale",

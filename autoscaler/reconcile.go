@@ -134,8 +134,10 @@ func (l *Loop) act(ctx context.Context, p *pass, t Target, h *horizontal.History
 	}
 	if hpa != "" { // reported even when there is nothing to do
 		dry = true
-		rt.Blocking = append(rt.Blocking, report.Condition{Reason: "HPAConflict",
-			Message: fmt.Sprintf("HorizontalPodAutoscaler %s also targets %s; ebb stays in dry-run for it", hpa, t)})
+		msg := fmt.Sprintf("HorizontalPodAutoscaler %s also targets %s; ebb stays in dry-run for it", hpa, t)
+		rt.Blocking = append(rt.Blocking, report.Condition{Reason: "HPAConflict", Message: msg})
+		// Repeated passes aggregate into one Event with a count (client-go's correlator).
+		l.o.Recorder.Event(objectRef(t), corev1.EventTypeWarning, "HPAConflict", msg)
 	}
 	if desired == current {
 		return rt, holdErr

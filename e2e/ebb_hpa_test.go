@@ -49,6 +49,7 @@ func TestEbbHPAConflict(t *testing.T) {
 	ebb.waitMetric(t, "ebb_applied_replicas", map[string]string{"namespace": ns, "target": "Deployment/" + name, "dry_run": "true"},
 		"= 4 (dry-run path)", is4, 10*time.Second)
 	eventsMention(t, s, ns, "Deployment", name, "SuccessfulRescale", "DryRun", 20*time.Second)
+	eventsMention(t, s, ns, "Deployment", name, "HPAConflict", hpa.Name, 20*time.Second)
 	err := harness.Eventually(ctx, "ebb report names HPAConflict", 30*time.Second, time.Second, func(ctx context.Context) error {
 		rt, out, err := report(ctx, o, "Deployment", name)
 		if err != nil {
