@@ -23,22 +23,31 @@ type pass struct {
 	usage     map[string]*metricsource.PodUsage
 	usageErr  error
 	usageRead bool
-	podValues map[string]podValuesResult
-	scalars   map[string]scalarResult
+	podValues map[string]queryResult[metricsource.PodValues]
+	scalars   map[string]queryResult[float64]
 	// hpaTargets maps "<group>/<Kind>/<name>" to the name of an HPA that
 	// targets it.
 	hpaTargets map[string]string
 	pods       *podIndex
 }
 
-type podValuesResult struct {
-	v   metricsource.PodValues
+// queryResult is one PromQL result of this pass, kept with its error so a
+// failed query is not retried within the pass.
+type queryResult[T any] struct {
+	v   T
 	err error
 }
 
-type scalarResult struct {
-	v   float64
-	err error
+// once returns cache[q] when q already ran in this pass, else runs fetch
+// and keeps its result.
+func once[T any](cache map[string]queryResult[T], q string, fetch func() (T, error)) (T, error) {
+	if r, ok := cache[q]; ok {
+		return r.v, r.err
+	}
+	var r queryResult[T]
+	r.v, r.err = fetch()
+	cache[q] = r
+	return r.v, r.err
 }
 
 func newPass(l *Loop, cfg Config, now time.Time) *pass {
@@ -46,8 +55,8 @@ func newPass(l *Loop, cfg Config, now time.Time) *pass {
 		now:       now,
 		cfg:       cfg,
 		loop:      l,
-		podValues: map[string]podValuesResult{},
-		scalars:   map[string]scalarResult{},
+		podValues: map[string]queryResult[metricsource.PodValues]{},
+		scalars:   map[string]queryResult[float64]{},
 	}
 }
 
@@ -76,31 +85,21 @@ func (p *pass) podUsage(ctx context.Context) (map[string]*metricsource.PodUsage,
 }
 
 func (p *pass) queryPodValues(ctx context.Context, q string) (metricsource.PodValues, error) {
-	if r, ok := p.podValues[q]; ok {
-		return r.v, r.err
-	}
-	var r podValuesResult
-	if p.loop.o.PodValues == nil {
-		r.err = fmt.Errorf("prometheus: %w", errNoSource)
-	} else {
-		r.v, r.err = p.loop.o.PodValues.PodValues(ctx, q, p.now)
-	}
-	p.podValues[q] = r
-	return r.v, r.err
+	return once(p.podValues, q, func() (metricsource.PodValues, error) {
+		if p.loop.o.PodValues == nil {
+			return nil, fmt.Errorf("prometheus: %w", errNoSource)
+		}
+		return p.loop.o.PodValues.PodValues(ctx, q, p.now)
+	})
 }
 
 func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
-	if r, ok := p.scalars[q]; ok {
-		return r.v, r.err
-	}
-	var r scalarResult
-	if p.loop.o.Scalars == nil {
-		r.err = fmt.Errorf("prometheus: %w", errNoSource)
-	} else {
-		r.v, r.err = p.loop.o.Scalars.Scalar(ctx, q, p.now)
-	}
-	p.scalars[q] = r
-	return r.v, r.err
+	return once(p.scalars, q, func() (float64, error) {
+		if p.loop.o.Scalars == nil {
+			return 0, fmt.Errorf("prometheus: %w", errNoSource)
+		}
+		return p.loop.o.Scalars.Scalar(ctx, q, p.now)
+	})
 }
 
 // hpaConflict returns the name of an HPA of the namespace that targets t,
