@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
 )
 
 func TestSplitRange(t *testing.T) {
@@ -169,8 +170,15 @@ func TestRangeQueryBadData(t *testing.T) {
 	}
 }
 
+// queryOnly is a Querier that cannot run range queries.
+type queryOnly struct{}
+
+func (queryOnly) Query(context.Context, string, time.Time, ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	return model.Vector{}, nil, nil, nil
+}
+
 func TestRangeQueryNeedsRangeQuerier(t *testing.T) {
-	p := NewPrometheus(&countingQuerier{calls: map[string]int{}})
+	p := NewPrometheus(queryOnly{})
 	_, err := p.RangeQuery(context.Background(), "up", time.Unix(0, 0), time.Unix(60, 0), time.Second)
 	if err == nil || errors.Is(err, ErrNoData) {
 		t.Errorf("RangeQuery() error = %v, want a clear error", err)
