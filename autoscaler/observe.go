@@ -72,7 +72,7 @@ func milliMap(rl corev1.ResourceList) map[string]int64 {
 // over the pod's containers) or, when container is set, of a
 // ContainerResource metric (that container only). Pods without usage, or
 // without the named container, are absent: missing, never zero.
-func resourceSamples(usage map[string]*metricsource.PodUsage, pods []horizontal.Pod, resource, container string) (map[string]horizontal.Sample, error) {
+func resourceSamples(usage metricsource.UsageIndex, pods []horizontal.Pod, resource, container string) (map[string]horizontal.Sample, error) {
 	if resource != "cpu" && resource != "memory" {
 		return nil, fmt.Errorf("resource %q: metrics-server serves only cpu and memory", resource)
 	}

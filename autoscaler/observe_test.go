@@ -46,7 +46,7 @@ func TestConvertPod(t *testing.T) {
 
 func TestResourceSamples(t *testing.T) {
 	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	usage := map[string]*metricsource.PodUsage{
+	usage := metricsource.UsageIndex{
 		"a": {Name: "a", Timestamp: ts, Window: 30 * time.Second, Containers: []metricsource.ContainerUsage{
 			{Name: "app", CPUMilli: 100, MemoryBytes: 10}, {Name: "sidecar", CPUMilli: 20, MemoryBytes: 5}}},
 		"b":     {Name: "b", Timestamp: ts, Window: time.Minute, Containers: []metricsource.ContainerUsage{{Name: "sidecar", CPUMilli: 7}}},

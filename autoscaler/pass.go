@@ -20,7 +20,7 @@ type pass struct {
 	cfg  Config
 	loop *Loop
 
-	usage     map[string]*metricsource.PodUsage
+	usage     metricsource.UsageIndex
 	usageErr  error
 	usageRead bool
 	podValues map[string]queryResult[metricsource.PodValues]
@@ -62,7 +62,7 @@ func newPass(l *Loop, cfg Config, now time.Time) *pass {
 
 // podUsage lists the namespace's pod usage on first use and returns the
 // same result to every later caller of this pass.
-func (p *pass) podUsage(ctx context.Context) (map[string]*metricsource.PodUsage, error) {
+func (p *pass) podUsage(ctx context.Context) (metricsource.UsageIndex, error) {
 	if p.usageRead {
 		return p.usage, p.usageErr
 	}
@@ -77,10 +77,7 @@ func (p *pass) podUsage(ctx context.Context) (map[string]*metricsource.PodUsage,
 		p.usageErr = fmt.Errorf("list pod usage in namespace %s: %w", p.loop.o.Namespace, err)
 		return nil, p.usageErr
 	}
-	p.usage = make(map[string]*metricsource.PodUsage, len(list))
-	for i := range list {
-		p.usage[list[i].Name] = &list[i]
-	}
+	p.usage = metricsource.IndexPodUsage(list)
 	return p.usage, nil
 }
 

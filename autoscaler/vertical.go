@@ -43,12 +43,11 @@ func (l *Loop) reconcileVertical(ctx context.Context, p *pass, t Target, current
 	if t.Vertical.Mode == vertical.ModeOff {
 		pods = nil // nothing is computed
 	} else if byPod, err := p.podUsage(ctx); err == nil {
-		usage = make([]metricsource.PodUsage, 0, len(pods))
-		for _, pod := range pods {
-			if u, ok := byPod[pod.Name]; ok {
-				usage = append(usage, *u)
-			}
+		names := make([]string, len(pods))
+		for i, pod := range pods {
+			names[i] = pod.Name
 		}
+		usage, _ = byPod.Pick(names) // pods without a sample are missing, never zero
 	}
 	rows, err := l.o.Vertical.ReconcileVertical(ctx, p.now, t, current, dry, pods, usage)
 	rt.Vertical = rows

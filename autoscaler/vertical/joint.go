@@ -3,7 +3,6 @@ package vertical
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
@@ -34,17 +33,4 @@ func lowest(cur, v int32) int32 {
 		return v
 	}
 	return cur
-}
-
-// UsageOf picks the usage of pods from the loop's per-pass index of the
-// namespace's metrics-server list (by pod name); pods without a sample are
-// absent.
-func UsageOf(byName map[string]*metricsource.PodUsage, pods []*corev1.Pod) []metricsource.PodUsage {
-	out := make([]metricsource.PodUsage, 0, len(pods))
-	for _, p := range pods {
-		if u := byName[p.Name]; u != nil {
-			out = append(out, *u)
-		}
-	}
-	return out
 }

@@ -3,10 +3,6 @@ package vertical
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
@@ -35,14 +31,5 @@ func TestJointPolicy(t *testing.T) {
 					got.HorizontalMemoryUtilization, tc.cpu, tc.mem)
 			}
 		})
-	}
-}
-
-func TestUsageOf(t *testing.T) {
-	a, other := usage("web-a", t0, 1, 2), usage("api-x", t0, 3, 4)
-	got := UsageOf(map[string]*metricsource.PodUsage{"web-a": &a, "api-x": &other},
-		[]*corev1.Pod{newPod("web-a", 0, 0), newPod("web-b", 0, 0)})
-	if d := cmp.Diff([]metricsource.PodUsage{a}, got); d != "" {
-		t.Errorf("UsageOf() (-want +got):\n%s", d)
 	}
 }
