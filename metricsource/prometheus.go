@@ -78,25 +78,24 @@ func (p *Prometheus) Scalar(ctx context.Context, promQL string, at time.Time) (f
 }
 
 func (p *Prometheus) podValues(ctx context.Context, promQL string, at time.Time) (PodValues, error) {
-	start := time.Now()
-	v, err := p.query(ctx, promQL, at)
-	var pv PodValues
-	if err == nil {
-		pv, err = DecodePodValues(v)
-	}
-	p.set.metrics.observe(SourcePrometheus, time.Since(start), err)
-	return pv, err
+	return queryDecoded(ctx, p, promQL, at, DecodePodValues)
 }
 
 func (p *Prometheus) scalar(ctx context.Context, promQL string, at time.Time) (float64, error) {
+	return queryDecoded(ctx, p, promQL, at, DecodeScalar)
+}
+
+// queryDecoded runs one instant query, decodes its result and records the
+// request (duration and outcome, decoding included) in the source metrics.
+func queryDecoded[T any](ctx context.Context, p *Prometheus, promQL string, at time.Time, decode func(model.Value) (T, error)) (T, error) {
 	start := time.Now()
 	v, err := p.query(ctx, promQL, at)
-	var f float64
+	var out T
 	if err == nil {
-		f, err = DecodeScalar(v)
+		out, err = decode(v)
 	}
 	p.set.metrics.observe(SourcePrometheus, time.Since(start), err)
-	return f, err
+	return out, err
 }
 
 // query runs one instant query with the per-query timeout and logs the
