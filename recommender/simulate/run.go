@@ -203,7 +203,8 @@ func (s *world) segments(a, b time.Duration) []segment {
 // sync is one reconcile of the autoscaler at t.
 func (s *world) sync(t time.Duration) {
 	now := Epoch().Add(t)
-	o := horizontal.Observation{Now: now, CurrentReplicas: s.replicas, StatusReplicas: int32(len(s.pods))}
+	current := s.replicas
+	o := horizontal.Observation{Now: now, CurrentReplicas: current, StatusReplicas: int32(len(s.pods))}
 	samples := map[string]horizontal.Sample{}
 	for _, p := range s.pods {
 		o.Pods = append(o.Pods, s.observe(p, now))
@@ -211,7 +212,7 @@ func (s *world) sync(t time.Duration) {
 			win := p.last.at - p.prev.at
 			cores := (p.last.cum - p.prev.cum) / win.Seconds()
 			samples[p.name] = horizontal.Sample{
-				Value:     int64(math.Ceil(cores*1000 - 1e-6)), // MilliValue rounds up
+				Value:     milliCeil(cores),
 				Timestamp: Epoch().Add(p.last.at), Window: win,
 			}
 		}
@@ -230,7 +231,7 @@ func (s *world) sync(t time.Duration) {
 		}
 		s.replicas = d.Replicas
 	}
-	row := SyncRow{T: t, Desired: d.Replicas, Ready: s.readyCount(), Reason: d.Reason}
+	row := SyncRow{T: t, Current: current, Desired: d.Replicas, Pods: len(s.pods), Ready: s.readyCount(), Reason: d.Reason}
 	if ms := d.Proposal.Metrics; len(ms) > 0 && ms[0].Err == nil {
 		row.Utilization = ms[0].Utilization
 	}
@@ -270,4 +271,16 @@ func (s *world) finish() {
 		s.totals.DemandOverRequested = s.totals.DemandCoreSeconds / s.totals.CoreSeconds
 	}
 	s.totals.MaxPods = max(s.totals.MaxPods, int(s.w.Spec.MinReplicas))
+}
+
+// milliCeil is what the HPA reads of a CPU usage metrics-server serves:
+// the value in nanocores (rounded to the nearest nanocore) read with
+// Quantity.MilliValue, which rounds up to the next millicore.
+func milliCeil(cores float64) int64 {
+	nano := int64(math.Round(cores * 1e9))
+	milli := nano / 1e6
+	if nano%1e6 != 0 {
+		milli++
+	}
+	return milli
 }

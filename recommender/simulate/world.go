@@ -107,9 +107,11 @@ func cpuMetric(m horizontal.MetricSpec) bool {
 
 // SyncRow is the state at one sync of the autoscaler.
 type SyncRow struct {
-	T       time.Duration
-	Desired int32
-	Ready   int
+	T time.Duration
+	// Current is spec.replicas before the sync, Desired after it.
+	Current, Desired int32
+	// Pods and Ready are the pods that exist and the Ready ones at the sync.
+	Pods, Ready int
 	// Utilization is the utilization the first metric observed, in percent;
 	// nil when it observed none.
 	Utilization *int32
