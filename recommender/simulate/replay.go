@@ -2,7 +2,9 @@
 // recommender code the service runs. Replay feeds recorded observations
 // (a scenario) through horizontal.Decide with one history carried across
 // steps; Run drives a closed-loop world model from a load trace, exactly as
-// docs/simulation-model.md specifies. It is pure: standard library only, no
+// docs/simulation-model.md specifies; World.Decider replaces its decision
+// rule (a proactive rule sees what the loop would see, at the sync times) and
+// World.Repeat plays a trace back to back. It is pure: standard library only, no
 // clock — every time is derived from the scenario or trace.
 package simulate
 

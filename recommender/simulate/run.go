@@ -46,6 +46,10 @@ func Run(w World) (Result, error) {
 	if err := w.Validate(); err != nil {
 		return Result{}, fmt.Errorf("world: %w", err)
 	}
+	w = w.repeated()
+	if w.Decider == nil {
+		w.Decider = HPA(w.Spec, w.Options)
+	}
 	s := newWorld(w)
 	cur := time.Duration(0)
 	nextTick, nextSync := tickOffset, w.SyncPeriod
@@ -60,7 +64,9 @@ func Run(w World) (Result, error) {
 			s.tick(next)
 			nextTick += tick
 		} else {
-			s.sync(next)
+			if err := s.sync(next); err != nil {
+				return Result{}, err
+			}
 			nextSync += w.SyncPeriod
 		}
 	}
@@ -201,7 +207,7 @@ func (s *world) segments(a, b time.Duration) []segment {
 }
 
 // sync is one reconcile of the autoscaler at t.
-func (s *world) sync(t time.Duration) {
+func (s *world) sync(t time.Duration) error {
 	now := Epoch().Add(t)
 	current := s.replicas
 	o := horizontal.Observation{Now: now, CurrentReplicas: current, StatusReplicas: int32(len(s.pods))}
@@ -220,7 +226,10 @@ func (s *world) sync(t time.Duration) {
 	for range s.w.Spec.Metrics {
 		o.Metrics = append(o.Metrics, horizontal.MetricValues{PodValues: samples})
 	}
-	d := horizontal.Decide(o, s.w.Spec, s.w.Options, &s.hist)
+	d := s.w.Decider.Decide(o, &s.hist)
+	if d.Replicas < 0 || d.Replicas > maxPods {
+		return fmt.Errorf("sync at %vs: the decider wants %d replicas, outside [0, %d]", t.Seconds(), d.Replicas, maxPods)
+	}
 	if d.Replicas != s.replicas {
 		s.hist.RecordScale(now, s.replicas, d.Replicas, s.w.Spec.Behavior)
 		s.totals.ScaleEvents++
@@ -237,6 +246,7 @@ func (s *world) sync(t time.Duration) {
 	}
 	s.rows = append(s.rows, row)
 	s.totals.Syncs++
+	return nil
 }
 
 func (s *world) observe(p *pod, now time.Time) horizontal.Pod {

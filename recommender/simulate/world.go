@@ -43,6 +43,41 @@ type World struct {
 	SyncPeriod time.Duration
 	// Duration of the run; 0 means the last row's time + 1 s.
 	Duration time.Duration
+	// Repeat plays the trace this many times back to back (0 and 1: once).
+	// Each play lasts Duration (or the last row's time + 1 s); the world,
+	// the history and the Decider's own state carry over from one play to
+	// the next.
+	Repeat int
+	// Decider replaces the decision rule; nil decides as the HPA does
+	// (horizontal.Decide with Spec and Options).
+	Decider Decider
+}
+
+// Decider decides one sync of the autoscaler in the world. It is called at
+// the sync times only, in time order, with what the autoscaler reads then
+// (o: the pods and their metric samples, o.Now = Epoch() + the sync time;
+// nothing of the future) and the target's history h, which the world
+// updates with h.RecordScale after every change. A Decider may keep state
+// of its own across calls (and across the plays of a repeated trace). It
+// decides for the world's Spec; its Replicas must be in [0, 10000].
+type Decider interface {
+	Decide(o horizontal.Observation, h *horizontal.History) horizontal.Decision
+}
+
+// DeciderFunc adapts a function to Decider.
+type DeciderFunc func(o horizontal.Observation, h *horizontal.History) horizontal.Decision
+
+// Decide calls f.
+func (f DeciderFunc) Decide(o horizontal.Observation, h *horizontal.History) horizontal.Decision {
+	return f(o, h)
+}
+
+// HPA returns the upstream decision rule for spec and opt: the Decider a
+// World with a nil Decider uses.
+func HPA(spec horizontal.Spec, opt horizontal.Options) Decider {
+	return DeciderFunc(func(o horizontal.Observation, h *horizontal.History) horizontal.Decision {
+		return horizontal.Decide(o, spec, opt, h)
+	})
 }
 
 // DefaultWorld returns the documented defaults: request 500m, startup 30s,
@@ -88,6 +123,11 @@ func (w World) Validate() error {
 	}
 	if n := len(w.Trace); n > 0 && w.Duration == 0 && w.Trace[n-1].T >= maxRunLength {
 		bad("trace: last row at %vs: a run may last at most %v", w.Trace[n-1].T.Seconds(), maxRunLength)
+	}
+	if w.Repeat < 0 {
+		bad("repeat: %d must be >= 0", w.Repeat)
+	} else if play := w.playLength(); w.Repeat > 1 && play > 0 && play <= maxRunLength && int64(w.Repeat) > int64(maxRunLength/play) {
+		bad("repeat: %d plays of %v exceed the longest run, %v", w.Repeat, play, maxRunLength)
 	}
 	if w.Spec.MaxReplicas > maxPods || w.Spec.MinReplicas < 1 {
 		bad("spec: replicas %d..%d: the trace world runs 1..%d pods", w.Spec.MinReplicas, w.Spec.MaxReplicas, maxPods)
@@ -138,4 +178,41 @@ type Totals struct {
 type Result struct {
 	Syncs  []SyncRow
 	Totals Totals
+}
+
+// playLength is how long one play of the trace lasts: Duration, or the last
+// row's time + 1 s.
+func (w World) playLength() time.Duration {
+	if w.Duration > 0 || len(w.Trace) == 0 {
+		return w.Duration
+	}
+	return w.Trace[len(w.Trace)-1].T + time.Second
+}
+
+// repeated returns w with its trace played Repeat times back to back: one
+// trace of Repeat plays, each cut at the play length and starting with the
+// first row's demand, and a Duration covering them all. w must be valid.
+func (w World) repeated() World {
+	if w.Repeat <= 1 {
+		return w
+	}
+	play := w.playLength()
+	one := make([]Point, 0, len(w.Trace)+1)
+	if w.Trace[0].T > 0 {
+		one = append(one, Point{T: 0, Demand: w.Trace[0].Demand})
+	}
+	for _, p := range w.Trace {
+		if p.T < play {
+			one = append(one, p)
+		}
+	}
+	tr := make([]Point, 0, w.Repeat*len(one))
+	for k := range w.Repeat {
+		off := time.Duration(k) * play
+		for _, p := range one {
+			tr = append(tr, Point{T: off + p.T, Demand: p.Demand})
+		}
+	}
+	w.Trace, w.Duration, w.Repeat = tr, time.Duration(w.Repeat)*play, 1
+	return w
 }
