@@ -24,6 +24,21 @@ func Decide(o Observation, s Spec, opt Options, h *History) Decision {
 	return decide(o, s, opt, h)
 }
 
+// DecideFallback is Decide for a target whose metrics are missing and whose
+// policy falls back to replicas: replicas is the proposal, and it goes
+// through the same out-of-range corrections, stabilization windows, rate
+// limits and bounds as a proposal computed from metrics (and is recorded in
+// h like one). o.Metrics are not read. A nil h is treated as in Decide.
+func DecideFallback(o Observation, s Spec, opt Options, h *History, replicas int32) Decision {
+	if h == nil {
+		h = &History{}
+	}
+	return decideWith(o, s, opt, h, func() Proposal {
+		return Proposal{Replicas: replicas, Metric: "fallback", Reason: "MissingMetricsFallback",
+			Message: "metrics missing: the policy's fallback replicas are the proposal"}
+	})
+}
+
 // RecordScale stores a successful change from -> to at now (behavior path
 // only, as upstream), dropping events older than the longest policy period of
 // their direction. As upstream, one such outdated event is overwritten by

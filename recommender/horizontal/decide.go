@@ -20,6 +20,14 @@ func readinessFor(now time.Time, opt Options) readiness {
 
 // decide is Decide on a non-nil history.
 func decide(o Observation, s Spec, opt Options, h *History) Decision {
+	return decideWith(o, s, opt, h, func() Proposal {
+		return recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
+	})
+}
+
+// decideWith is one reconcile with the proposal of propose (the metrics, or
+// the missing-metrics fallback).
+func decideWith(o Observation, s Spec, opt Options, h *History, propose func() Proposal) Decision {
 	cur := o.CurrentReplicas
 	d := Decision{Replicas: cur, Recommended: cur, Stabilized: cur}
 	if err := validate(&o, &s, &opt); err != nil {
@@ -39,7 +47,7 @@ func decide(o Observation, s Spec, opt Options, h *History) Decision {
 	case cur < s.MinReplicas:
 		return outOfRange(d, s.MinReplicas, ReasonTooFewReplicas, "Current number of replicas below Spec.MinReplicas")
 	}
-	d.Proposal = recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
+	d.Proposal = propose()
 	if d.Proposal.Invalid {
 		d.Err = fmt.Errorf("compute desired replicas: %w", d.Proposal.firstErr())
 		d.AbleToScaleReason, d.Reason = ReasonFailedComputeMetricsReplicas, d.Proposal.Reason

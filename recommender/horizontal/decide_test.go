@@ -335,3 +335,40 @@ func TestDefaults(t *testing.T) {
 	errContains(t, err, "spec.maxReplicas 0 must be >= 1")
 	errContains(t, err, "spec.maxReplicas 0 must be >= spec.minReplicas 4")
 }
+
+func TestDecideFallbackIsNormalized(t *testing.T) {
+	downOnePerMinute := &Behavior{ScaleUp: DefaultScaleUpRules(), ScaleDown: ScalingRules{SelectPolicy: SelectMax,
+		Policies: []ScalingPolicy{{Type: PodsPolicy, Value: 5, Period: time.Minute}}}}
+	for _, tc := range []struct {
+		name     string
+		spec     Spec
+		history  History
+		current  int32
+		fallback int32
+		want     int32
+		reason   string
+	}{
+		{name: "held by the scale-down window", spec: Spec{MinReplicas: 1, MaxReplicas: 100, Metrics: []MetricSpec{cpuTarget(50)}},
+			history: History{Seeded: true, Recommendations: []Recommendation{{At: testNow.Add(-time.Minute), Replicas: 50}}},
+			current: 50, fallback: 2, want: 50, reason: ReasonScaleDownStabilized},
+		{name: "limited by the scale-down policy", spec: Spec{MinReplicas: 1, MaxReplicas: 100, Behavior: downOnePerMinute,
+			Metrics: []MetricSpec{cpuTarget(50)}}, history: History{Seeded: true},
+			current: 50, fallback: 2, want: 45, reason: ReasonScaleDownLimit},
+		{name: "clamped to maxReplicas", spec: Spec{MinReplicas: 1, MaxReplicas: 10, Metrics: []MetricSpec{cpuTarget(50)}},
+			history: History{Seeded: true}, current: 5, fallback: 30, want: 10, reason: ReasonTooManyReplicas},
+		{name: "scale-up within limits", spec: Spec{MinReplicas: 1, MaxReplicas: 100, Metrics: []MetricSpec{cpuTarget(50)}},
+			history: History{Seeded: true}, current: 5, fallback: 8, want: 8, reason: ReasonDesiredWithinRange},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.history
+			o := Observation{Now: testNow, CurrentReplicas: tc.current, StatusReplicas: tc.current}
+			d := DecideFallback(o, tc.spec, DefaultOptions(), &h, tc.fallback)
+			if d.Replicas != tc.want || d.Reason != tc.reason {
+				t.Errorf("DecideFallback() = %d (%s), want %d (%s)", d.Replicas, d.Reason, tc.want, tc.reason)
+			}
+			if got := h.Recommendations[len(h.Recommendations)-1]; got.Replicas != tc.fallback || !got.At.Equal(testNow) {
+				t.Errorf("last recommendation = %+v, want the fallback %d at now", got, tc.fallback)
+			}
+		})
+	}
+}
