@@ -236,6 +236,7 @@ type loopConfig struct {
 	dryRun  bool
 	usage   UsageSource
 	reg     *prometheus.Registry
+	leader  LeaderState
 }
 
 // newLoop builds a Loop over c; every Loop made from the same cluster
@@ -260,6 +261,7 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 	}
 	o.Recorder = rec
 	o.DryRun = lc.dryRun
+	o.LeaderState = lc.leader
 	if lc.state {
 		o.State = NewConfigMapStore(c.kube.CoreV1(), testNS, DefaultStateName, false, nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,9 +51,64 @@ func (o ElectionOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
+// LeaderState is state that only the leader writes, beside the horizontal
+// history: the vertical side's checkpoints (autoscaler/vertical's Runner).
+type LeaderState interface {
+	// Lead forgets the in-memory state before it returns, so it is
+	// re-read from the checkpoints before the first decision of the term,
+	// and saves it while ctx (the term) lives; wait returns once it has
+	// stopped writing.
+	Lead(ctx context.Context) (wait func())
+	// Flush is the final save on shutdown, called while the lease is still
+	// held; ctx ends at the shutdown timeout or when the lease does.
+	Flush(ctx context.Context) error
+}
+
+// RunLeader runs l as the only replica (no leader election): it leads until
+// ctx is done, then saves the final checkpoints (within ShutdownTimeout)
+// before it returns.
+func (l *Loop) RunLeader(ctx context.Context) error {
+	l.SetLeader(true)
+	defer l.SetLeader(false)
+	l.lead(ctx, context.WithoutCancel(ctx))
+	return nil
+}
+
+// lead is one leadership term: passes from a newly acquired lease until
+// the lease is lost (term done) or shutdown begins (ctx done). It forgets
+// the horizontal and leader state first (the previous leader moved them
+// on). On shutdown, with the lease still held, the final checkpoints are
+// saved before lead returns; once the lease is lost nothing is written.
+func (l *Loop) lead(ctx, term context.Context) {
+	l.forgetState()
+	passes, stop := context.WithCancel(term)
+	defer stop()
+	unlink := context.AfterFunc(ctx, stop)
+	defer unlink()
+	wait := func() {}
+	if l.o.LeaderState != nil {
+		wait = l.o.LeaderState.Lead(passes)
+	}
+	_ = l.Run(passes) // returns nil on cancellation
+	stop()
+	wait()
+	if ctx.Err() == nil || term.Err() != nil || l.o.LeaderState == nil {
+		return // the lease is gone (or nothing to save): write nothing
+	}
+	fctx, cancel := context.WithTimeout(term, l.o.ShutdownTimeout)
+	defer cancel()
+	if err := l.o.LeaderState.Flush(fctx); err != nil {
+		l.log.Error("final checkpoint failed", "err", err)
+		return
+	}
+	l.log.Info("final checkpoint saved")
+}
+
 // RunElected runs l only while this replica holds the lease; the standby
-// keeps serving /metrics and /readyz (the caller's server) and waits. It
-// returns when ctx is done.
+// keeps serving /metrics and /readyz (the caller's server) and waits. When
+// ctx is done it stops the passes, saves the final checkpoints while still
+// holding the lease, then releases it and returns: a clean stop loses no
+// state and the next leader takes over at once.
 func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("invalid election options: %w", err)
@@ -62,7 +118,23 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 		Client:     o.Leases,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
 	}
+	// The elector runs on its own context, cancelled (releasing the lease)
+	// only once a term in progress has saved its final checkpoints.
+	elect, release := context.WithCancel(context.WithoutCancel(ctx))
+	defer release()
+	var mu sync.Mutex
+	leading := false
+	stopWaiting := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !leading {
+			release() // a standby: nothing to save
+		}
+	})
+	defer stopWaiting()
 	for ctx.Err() == nil {
+		termDone := make(chan struct{})
+		started := false
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 			Lock:            lock,
 			LeaseDuration:   o.LeaseDuration,
@@ -71,11 +143,27 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 			ReleaseOnCancel: true,
 			Name:            o.LeaseName,
 			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(ctx context.Context) {
+				OnStartedLeading: func(term context.Context) {
+					defer close(termDone)
+					mu.Lock()
+					if term.Err() != nil || ctx.Err() != nil { // started late, or shutdown meanwhile
+						mu.Unlock()
+						if ctx.Err() != nil {
+							release()
+						}
+						return
+					}
+					started, leading = true, true
+					mu.Unlock()
 					l.SetLeader(true)
-					l.forgetState() // the previous leader moved on: reload its checkpoint
 					l.log.Info("leading", "lease", o.LeaseName, "identity", o.Identity)
-					_ = l.Run(ctx) // returns nil on cancellation
+					l.lead(ctx, term)
+					mu.Lock()
+					leading = false
+					mu.Unlock()
+					if ctx.Err() != nil {
+						release() // final checkpoints saved: give the lease up
+					}
 				},
 				OnStoppedLeading: func() {
 					l.SetLeader(false)
@@ -91,7 +179,16 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 		if err != nil {
 			return fmt.Errorf("leader election on lease %s: %w", o.LeaseName, err)
 		}
-		le.Run(ctx) // returns when leadership is lost or ctx is done
+		le.Run(elect) // returns when leadership is lost or released
+		mu.Lock()
+		wasLeading := started
+		mu.Unlock()
+		// Run returns early only when elect is done; otherwise the lease was
+		// acquired and the term (maybe still starting) must stop writing
+		// before this replica competes again.
+		if wasLeading || elect.Err() == nil {
+			<-termDone
+		}
 	}
 	return nil
 }

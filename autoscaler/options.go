@@ -126,6 +126,12 @@ type Options struct {
 	Vertical VerticalReconciler
 	// State checkpoints the stabilization history; nil keeps it in memory.
 	State StateStore
+	// LeaderState is state only the leader writes besides State (the
+	// vertical checkpoints): reset on every newly acquired lease, saved
+	// while leading, flushed on shutdown before the lease is released.
+	LeaderState LeaderState
+	// ShutdownTimeout bounds the final checkpoints on shutdown.
+	ShutdownTimeout time.Duration
 	// SyncPeriod is used when the Config leaves it zero.
 	SyncPeriod time.Duration
 }
@@ -134,9 +140,10 @@ type Options struct {
 // adds the clients, sources and actuators.
 func DefaultOptions() Options {
 	return Options{
-		Logger:     slog.New(slog.DiscardHandler),
-		Recorder:   &record.FakeRecorder{},
-		SyncPeriod: 15 * time.Second,
+		Logger:          slog.New(slog.DiscardHandler),
+		Recorder:        &record.FakeRecorder{},
+		SyncPeriod:      15 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
 	}
 }
 
@@ -158,6 +165,9 @@ func (o Options) Validate() error {
 	need("Recorder", o.Recorder == nil)
 	if o.SyncPeriod <= 0 {
 		errs = append(errs, fmt.Errorf("options SyncPeriod %v: must be positive", o.SyncPeriod))
+	}
+	if o.LeaderState != nil && o.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("options ShutdownTimeout %v: must be positive", o.ShutdownTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -116,16 +116,32 @@ func (t Target) ref() *corev1.ObjectReference {
 	return &corev1.ObjectReference{APIVersion: t.APIVersion, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name}
 }
 
-// Actuator applies vertical recommendations. Safe for concurrent use.
+// Actuations is a target's rate-limit memory: when ebb last rolled out new
+// requests and when it resized pods in place. It is checkpointed with the
+// target's histograms, so a restarted or newly elected ebb keeps honouring
+// the limits the previous one started.
+type Actuations struct {
+	LastRollout time.Time   `json:"lastRollout,omitzero"`
+	Resizes     []time.Time `json:"resizes,omitempty"` // within the last resize period
+}
+
+// Equal reports whether a and b hold the same times.
+func (a Actuations) Equal(b Actuations) bool {
+	return a.LastRollout.Equal(b.LastRollout) &&
+		slices.EqualFunc(a.Resizes, b.Resizes, func(x, y time.Time) bool { return x.Equal(y) })
+}
+
+// Actuator applies vertical recommendations. The rate-limit memory of each
+// target is the caller's (Actuations, checkpointed by the Manager); the
+// Actuator keeps only which recommendation Events it sent. Safe for
+// concurrent use.
 type Actuator struct {
 	pods corev1client.PodsGetter
 	apps appsv1client.AppsV1Interface
 	o    ActuatorOptions
 
 	mu        sync.Mutex
-	resizes   map[string][]time.Time // per target: times of recent resizes
-	rollouts  map[string]time.Time   // per target: last rollout
-	announced map[string]string      // per target/container: last recommendation Event text
+	announced map[string]string // per target/container: last recommendation Event text
 }
 
 // NewActuator returns an Actuator; o must be valid.
@@ -133,8 +149,7 @@ func NewActuator(pods corev1client.PodsGetter, apps appsv1client.AppsV1Interface
 	if o.Recorder == nil {
 		o.Recorder = &record.FakeRecorder{}
 	}
-	return &Actuator{pods: pods, apps: apps, o: o, resizes: map[string][]time.Time{},
-		rollouts: map[string]time.Time{}, announced: map[string]string{}}
+	return &Actuator{pods: pods, apps: apps, o: o, announced: map[string]string{}}
 }
 
 // Result is what one Apply did.
@@ -147,8 +162,10 @@ type Result struct {
 
 // Apply acts on target's recommendation per mode at now. A container
 // changes only when its current request is outside [Lower, Upper]; it is
-// then set to Target (capped at its limit). pods are the target's pods.
-func (a *Actuator) Apply(ctx context.Context, now time.Time, mode Mode, t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) (Result, error) {
+// then set to Target (capped at its limit). pods are the target's pods;
+// last is the target's rate-limit memory, updated in place.
+func (a *Actuator) Apply(ctx context.Context, now time.Time, mode Mode, t Target, recs []rv.ContainerRecommendation,
+	pods []*corev1.Pod, last *Actuations) (Result, error) {
 	switch mode {
 	case ModeOff:
 		return Result{}, nil
@@ -156,9 +173,9 @@ func (a *Actuator) Apply(ctx context.Context, now time.Time, mode Mode, t Target
 		a.announce(t, recs, pods)
 		return Result{}, nil
 	case ModeInPlace:
-		return a.resize(ctx, now, t, recs, pods)
+		return a.resize(ctx, now, t, recs, pods, last)
 	case ModeRollout:
-		return a.rollout(ctx, now, t, recs)
+		return a.rollout(ctx, now, t, recs, last)
 	}
 	return Result{}, fmt.Errorf("target %s: unknown vertical mode %q", t.Key(), mode)
 }

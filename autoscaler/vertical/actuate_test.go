@@ -105,7 +105,7 @@ func TestInPlaceResize(t *testing.T) {
 			a, r := newActuator(kube, tc.dryRun)
 			target := webTarget
 			target.DryRun = tc.targetDry
-			res, err := a.Apply(t.Context(), t0, ModeInPlace, target, rec(), []*corev1.Pod{tc.pod})
+			res, err := a.Apply(t.Context(), t0, ModeInPlace, target, rec(), []*corev1.Pod{tc.pod}, &Actuations{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,6 +142,13 @@ func TestInPlaceLimits(t *testing.T) {
 		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodResizeInProgress, Status: corev1.ConditionTrue}}
 		return p
 	}
+	restarting := func(res corev1.ResourceName, ps []*corev1.Pod) []*corev1.Pod {
+		for _, p := range ps {
+			p.Spec.Containers[0].ResizePolicy = []corev1.ContainerResizePolicy{
+				{ResourceName: res, RestartPolicy: corev1.RestartContainer}}
+		}
+		return ps
+	}
 	type step struct {
 		after time.Duration
 		want  []string
@@ -158,9 +165,15 @@ func TestInPlaceLimits(t *testing.T) {
 			{0, []string{"web-a"}, "ResizeRateLimited"}, {30 * time.Second, nil, "ResizeRateLimited"},
 			{time.Minute, []string{"web-b"}, "ResizeRateLimited"}}},
 		{name: "never more than replicas - minReplicas at once", pods: pods(3), replicas: 3, min: 2, resizePods: 5,
-			steps: []step{{0, []string{"web-a"}, "ResizeRateLimited"}}},
-		{name: "replicas at minReplicas: none", pods: pods(2), replicas: 2, min: 2, resizePods: 5,
-			steps: []step{{0, nil, "MinReplicas"}}},
+			steps: []step{{0, []string{"web-a"}, "MinReplicas"}}},
+		{name: "restarting resizes at minReplicas: none", pods: restarting(corev1.ResourceMemory, pods(2)), replicas: 2, min: 2,
+			resizePods: 5, steps: []step{{0, nil, "MinReplicas"}}},
+		{name: "no-restart resizes at minReplicas: one at a time", pods: pods(2), replicas: 2, min: 2, resizePods: 5,
+			steps: []step{{0, []string{"web-a"}, "MinReplicas"}}},
+		{name: "single replica, no restart needed: resized", pods: pods(1), replicas: 1, min: 1, resizePods: 1,
+			steps: []step{{0, []string{"web-a"}, ""}}},
+		{name: "single replica, restart for cpu: held", pods: restarting(corev1.ResourceCPU, pods(1)), replicas: 1, min: 1,
+			resizePods: 1, steps: []step{{0, nil, "MinReplicas"}}},
 		{name: "a resize in progress counts as in flight", pods: append(pods(2), resizing(newPod("web-z", 100, 256<<20))),
 			replicas: 3, min: 2, resizePods: 5, steps: []step{{0, nil, "MinReplicas"}}},
 	} {
@@ -176,8 +189,9 @@ func TestInPlaceLimits(t *testing.T) {
 			target := webTarget
 			target.Replicas, target.MinReplicas = tc.replicas, tc.min
 			live := tc.pods
+			var last Actuations
 			for _, s := range tc.steps {
-				res, err := a.Apply(t.Context(), t0.Add(s.after), ModeInPlace, target, rec(), live)
+				res, err := a.Apply(t.Context(), t0.Add(s.after), ModeInPlace, target, rec(), live, &last)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,7 +246,7 @@ func TestRollout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset(tc.deployment)
 			a, r := newActuator(kube, tc.dryRun)
-			res, err := a.Apply(t.Context(), t0, ModeRollout, webTarget, rec(), nil)
+			res, err := a.Apply(t.Context(), t0, ModeRollout, webTarget, rec(), nil, &Actuations{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,6 +275,7 @@ func TestRolloutAtMostOncePerPeriod(t *testing.T) {
 		return true, d, nil
 	})
 	a, _ := newActuator(kube, true)
+	var last Actuations
 	for _, tc := range []struct {
 		after time.Duration
 		want  Result
@@ -269,7 +284,7 @@ func TestRolloutAtMostOncePerPeriod(t *testing.T) {
 		{59 * time.Minute, Result{Held: "RolloutRateLimited"}},
 		{time.Hour, Result{RolledOut: true}},
 	} {
-		res, err := a.Apply(t.Context(), t0.Add(tc.after), ModeRollout, webTarget, rec(), nil)
+		res, err := a.Apply(t.Context(), t0.Add(tc.after), ModeRollout, webTarget, rec(), nil, &last)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,8 +327,9 @@ func TestPerTargetRateLimits(t *testing.T) {
 			})
 			a, _ := newActuator(kube, false)
 			target := tc.target(webTarget)
+			var last Actuations
 			for _, after := range tc.steps {
-				if _, err := a.Apply(t.Context(), t0.Add(after), tc.mode, target, rec(), pods); err != nil {
+				if _, err := a.Apply(t.Context(), t0.Add(after), tc.mode, target, rec(), pods, &last); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -328,7 +344,7 @@ func TestRolloutUnsupportedKind(t *testing.T) {
 	a, _ := newActuator(fake.NewClientset(), false)
 	target := webTarget
 	target.APIVersion, target.Kind = "argoproj.io/v1alpha1", "Rollout"
-	_, err := a.Apply(t.Context(), t0, ModeRollout, target, rec(), nil)
+	_, err := a.Apply(t.Context(), t0, ModeRollout, target, rec(), nil, &Actuations{})
 	if err == nil || !strings.Contains(err.Error(), "not argoproj.io/v1alpha1 Rollout") {
 		t.Errorf("Apply() error = %v, want one naming the unsupported kind", err)
 	}
@@ -347,7 +363,7 @@ func TestOffAndRecommendNeverPatch(t *testing.T) {
 			kube := fake.NewClientset(pods[0], newDeployment(100, 256<<20, 1, 1))
 			a, r := newActuator(kube, false)
 			for i := range 3 { // the same recommendation is announced once
-				if _, err := a.Apply(t.Context(), t0.Add(time.Duration(i)*time.Hour), tc.mode, webTarget, rec(), pods); err != nil {
+				if _, err := a.Apply(t.Context(), t0.Add(time.Duration(i)*time.Hour), tc.mode, webTarget, rec(), pods, &Actuations{}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -2,11 +2,12 @@ package vertical
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/ebb-autoscaler/ebb/metricsource"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
@@ -32,9 +32,55 @@ func writes(kube *fake.Clientset) []string {
 	return out
 }
 
+// withResourceVersions makes kube's ConfigMaps behave like the API
+// server's: every write stamps a new resourceVersion, and an update whose
+// resourceVersion is not the stored one is a Conflict.
+func withResourceVersions(kube *fake.Clientset) {
+	var mu sync.Mutex
+	n := 100
+	gvr := corev1.SchemeGroupVersion.WithResource("configmaps")
+	stamp := func(cm *corev1.ConfigMap) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		cm.ResourceVersion = strconv.Itoa(n)
+	}
+	kube.PrependReactor("create", "configmaps", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		cm := a.(clienttesting.CreateAction).GetObject().(*corev1.ConfigMap).DeepCopy()
+		stamp(cm)
+		if err := kube.Tracker().Create(gvr, cm, cm.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, cm, nil
+	})
+	kube.PrependReactor("update", "configmaps", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		cm := a.(clienttesting.UpdateAction).GetObject().(*corev1.ConfigMap).DeepCopy()
+		cur, err := kube.Tracker().Get(gvr, cm.Namespace, cm.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if rv := cur.(*corev1.ConfigMap).ResourceVersion; cm.ResourceVersion != rv {
+			return true, nil, apierrors.NewConflict(corev1.Resource("configmaps"), cm.Name,
+				fmt.Errorf("resourceVersion %q, stored %q", cm.ResourceVersion, rv))
+		}
+		stamp(cm)
+		if err := kube.Tracker().Update(gvr, cm, cm.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, cm, nil
+	})
+}
+
+// checkpointCM is a stored checkpoint of Deployment/web.
+func checkpointCM(rv string, data []byte) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ebb-vertical-deployment-web", Namespace: testNS, ResourceVersion: rv},
+		BinaryData: map[string][]byte{CheckpointKey: data}}
+}
+
 func TestCheckpointRoundTrip(t *testing.T) {
 	ctx := t.Context()
 	kube := fake.NewClientset()
+	withResourceVersions(kube)
 	store := NewConfigMapStore(kube.CoreV1(), testNS)
 	pods := []*corev1.Pod{newPod("web-a", 100, 256<<20), newPod("web-b", 100, 256<<20)}
 	ss := history([]string{"web-a", "web-b"}, 30*time.Hour)
@@ -44,11 +90,17 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err := a.Restore(ctx, store, "Deployment/web"); err != nil {
 		t.Fatalf("Restore() without checkpoint: %v", err)
 	}
-	observeAll(t, a, "Deployment/web", pods, ss)
-	for range 2 { // create, then update
+	observeAll(t, a, "Deployment/web", pods, ss[:len(ss)-2])
+	acts := Actuations{LastRollout: now.Add(-time.Hour), Resizes: []time.Time{now.Add(-time.Minute)}}
+	a.SetActuations("Deployment/web", acts)
+	for range 2 { // create; nothing changed: no write; a new sample: update
 		if err := a.Checkpoint(ctx, store, now); err != nil {
 			t.Fatal(err)
 		}
+	}
+	observeAll(t, a, "Deployment/web", pods, ss[len(ss)-2:])
+	if err := a.Checkpoint(ctx, store, now); err != nil {
+		t.Fatal(err)
 	}
 	if d := cmp.Diff([]string{"create", "update"}, writes(kube)); d != "" {
 		t.Errorf("ConfigMap writes (-want +got):\n%s", d)
@@ -66,11 +118,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 
 	b := NewManager(testNS, rv.DefaultConfig(), nil)
-	if err := b.Restore(ctx, store, "Deployment/web"); err != nil {
+	if err := b.Restore(ctx, NewConfigMapStore(kube.CoreV1(), testNS), "Deployment/web"); err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(mustRecommend(t, a, now, "Deployment/web"), mustRecommend(t, b, now, "Deployment/web")); d != "" {
 		t.Errorf("recommendation after restore (-before +after):\n%s", d)
+	}
+	if got := b.Actuations("Deployment/web"); !got.Equal(acts) {
+		t.Errorf("actuations after restore = %+v, want %+v", got, acts)
 	}
 	// An OOM that finished before the checkpoint is already in it.
 	old := withOOM(pods[0], now.Add(-time.Hour))
@@ -82,73 +137,130 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCheckpointSaveErrors(t *testing.T) {
+// TestCheckpointStoreGuardsWrites: the store writes only over what it
+// read; another writer's data is never overwritten.
+func TestCheckpointStoreGuardsWrites(t *testing.T) {
 	ctx := t.Context()
-	conflictOnce := func(kube *fake.Clientset) {
-		n := 0
-		kube.PrependReactor("update", "configmaps", func(clienttesting.Action) (bool, runtime.Object, error) {
-			n++
-			if n == 1 {
-				return true, nil, apierrors.NewConflict(corev1.Resource("configmaps"), "x", errors.New("changed"))
-			}
-			return false, nil, nil
-		})
+	other := func(kube *fake.Clientset) { // another writer between Load and Save
+		cm, err := kube.CoreV1().ConfigMaps(testNS).Get(ctx, "ebb-vertical-deployment-web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.BinaryData[CheckpointKey] = []byte("theirs")
+		if _, err := kube.CoreV1().ConfigMaps(testNS).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	otherCreates := func(kube *fake.Clientset) {
+		if _, err := kube.CoreV1().ConfigMaps(testNS).Create(ctx, checkpointCM("", []byte("theirs")), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tc := range []struct {
 		name       string
 		existing   bool
-		setup      func(*fake.Clientset)
+		load       bool
+		between    func(*fake.Clientset)
 		data       []byte
 		wantErr    string
+		wantIs     error
 		wantWrites []string
+		want       string // stored afterwards
 	}{
-		{name: "create", data: []byte("x"), wantWrites: []string{"create"}},
-		{name: "update", existing: true, data: []byte("x"), wantWrites: []string{"update"}},
-		{name: "conflict is retried", existing: true, setup: conflictOnce, data: []byte("x"),
-			wantWrites: []string{"update", "update"}},
-		{name: "too large is refused, nothing written", existing: true, data: make([]byte, rv.MaxCheckpointBytes+1),
-			wantErr: "exceeds the limit"},
+		{name: "create", load: true, data: []byte("ours"), wantWrites: []string{"create"}, want: "ours"},
+		{name: "update", existing: true, load: true, data: []byte("ours"), wantWrites: []string{"update"}, want: "ours"},
+		{name: "changed since read: conflict, theirs kept", existing: true, load: true, between: other, data: []byte("ours"),
+			wantIs: ErrConflict, wantWrites: []string{"update", "update"}, want: "theirs"},
+		{name: "created since read: conflict, theirs kept", load: true, between: otherCreates, data: []byte("ours"),
+			wantIs: ErrConflict, wantWrites: []string{"create", "create"}, want: "theirs"},
+		{name: "never read: not written", existing: true, data: []byte("ours"), wantIs: ErrConflict, want: "old"},
+		{name: "too large is refused, nothing written", existing: true, load: true, data: make([]byte, rv.MaxCheckpointBytes+1),
+			wantErr: "exceeds the limit", want: "old"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset()
+			withResourceVersions(kube)
 			if tc.existing {
-				kube = fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-					Name: "ebb-vertical-deployment-web", Namespace: testNS}, BinaryData: map[string][]byte{CheckpointKey: []byte("old")}})
+				if _, err := kube.CoreV1().ConfigMaps(testNS).Create(ctx, checkpointCM("", []byte("old")), metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if tc.setup != nil {
-				tc.setup(kube)
-			}
+			kube.ClearActions()
 			store := NewConfigMapStore(kube.CoreV1(), testNS)
-			err := store.Save(ctx, "Deployment/web", tc.data)
-			if tc.wantErr != "" {
+			if tc.load {
+				if _, err := store.Load(ctx, "Deployment/web"); err != nil && !errors.Is(err, ErrNoCheckpoint) {
+					t.Fatal(err)
+				}
+			}
+			if tc.between != nil {
+				tc.between(kube)
+			}
+			err := store.Save(ctx, "Deployment/web", Checkpoint{Histograms: tc.data})
+			switch {
+			case tc.wantIs != nil:
+				if !errors.Is(err, tc.wantIs) {
+					t.Fatalf("Save() error = %v, want %v", err, tc.wantIs)
+				}
+			case tc.wantErr != "":
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Save() error = %v, want %q", err, tc.wantErr)
 				}
-			} else if err != nil {
+			case err != nil:
 				t.Fatal(err)
 			}
 			if d := cmp.Diff(tc.wantWrites, writes(kube)); d != "" {
 				t.Errorf("writes (-want +got):\n%s", d)
 			}
-			got, err := store.Load(ctx, "Deployment/web")
+			got, err := NewConfigMapStore(kube.CoreV1(), testNS).Load(ctx, "Deployment/web")
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := tc.data
-			if tc.wantErr != "" {
-				want = []byte("old")
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Load() = %d bytes, want %d", len(got), len(want))
+			if string(got.Histograms) != tc.want && !(tc.want == "ours" && bytes.Equal(got.Histograms, tc.data)) {
+				t.Errorf("stored %q, want %q", got.Histograms, tc.want)
 			}
 		})
 	}
 }
 
+// TestSaveConflictRereads: after a conflict the Manager drops the target's
+// state and restores what the other writer saved before its next decision.
+func TestSaveConflictRereads(t *testing.T) {
+	ctx := t.Context()
+	theirs := history([]string{"web-a"}, 5*time.Hour)
+	theirData, err := reference(t, theirs).Encode(theirs[len(theirs)-1].at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube := fake.NewClientset()
+	withResourceVersions(kube)
+	store := NewConfigMapStore(kube.CoreV1(), testNS)
+	m := NewManager(testNS, rv.DefaultConfig(), nil)
+	if err := m.Restore(ctx, store, "Deployment/web"); err != nil {
+		t.Fatal(err)
+	}
+	pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
+	observeAll(t, m, "Deployment/web", pods, history([]string{"web-a"}, 10*time.Minute))
+	if _, err := kube.CoreV1().ConfigMaps(testNS).Create(ctx, checkpointCM("", theirData), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Checkpoint(ctx, store, t0.Add(10*time.Minute)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Checkpoint() error = %v, want ErrConflict", err)
+	}
+	if err := m.Restore(ctx, store, "Deployment/web"); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.targets["Deployment/web"].w; h.Size() == 0 {
+		t.Fatal("after the conflict the target was not restored from the other writer's checkpoint")
+	}
+	recs := mustRecommend(t, m, theirs[len(theirs)-1].at, "Deployment/web")
+	if recs[0].History < 4*time.Hour {
+		t.Errorf("history after re-read = %s, want the other writer's 5h", recs[0].History)
+	}
+}
+
 func TestRestoreErrors(t *testing.T) {
 	ctx := t.Context()
-	bad := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ebb-vertical-deployment-web", Namespace: testNS},
-		BinaryData: map[string][]byte{CheckpointKey: []byte("garbage")}})
+	bad := fake.NewClientset(checkpointCM("", []byte("garbage")))
 	m := NewManager(testNS, rv.DefaultConfig(), nil)
 	if err := m.Restore(ctx, NewConfigMapStore(bad.CoreV1(), testNS), "Deployment/web"); err == nil || !strings.Contains(err.Error(), "decode checkpoint") {
 		t.Errorf("Restore() of garbage: error = %v, want a decode error", err)
@@ -163,6 +275,8 @@ func TestRestoreErrors(t *testing.T) {
 	if err := m.Restore(ctx, store, "Deployment/web"); err == nil {
 		t.Fatal("Restore() with the API failing: want an error")
 	}
+	pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
+	observeAll(t, m, "Deployment/web", pods, history([]string{"web-a"}, 3*time.Minute))
 	// Not restored yet: a checkpoint must not overwrite the one not read.
 	if err := m.Checkpoint(ctx, store, t0); err != nil {
 		t.Fatal(err)
@@ -191,50 +305,4 @@ func TestCheckpointName(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRunCheckpointsInterval: saves every interval, once more on shutdown,
-// and a crash loses at most one interval.
-func TestRunCheckpointsInterval(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		kube := fake.NewClientset()
-		store := NewConfigMapStore(kube.CoreV1(), testNS)
-		m := NewManager(testNS, rv.DefaultConfig(), nil)
-		if err := m.Restore(t.Context(), store, "Deployment/web"); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { m.RunCheckpoints(ctx, store, 10*time.Minute, 5*time.Second); close(done) }()
-		pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
-		start := time.Now()
-		for i := range 25 * 2 { // a pass every 30s for 25 minutes
-			now := time.Now()
-			if err := m.Observe(now, "Deployment/web", pods, []metricsource.PodUsage{usage("web-a", now, int64(100+i), 300<<20)}); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(30 * time.Second)
-			synctest.Wait()
-			if got, want := len(writes(kube)), int(time.Since(start)/(10*time.Minute)); got != want {
-				t.Fatalf("after %s: %d checkpoint writes, want %d", time.Since(start), got, want)
-			}
-		}
-		// Crash now: the stored checkpoint is at most one interval old.
-		data, err := store.Load(t.Context(), "Deployment/web")
-		if err != nil {
-			t.Fatal(err)
-		}
-		savedAt, _, err := rv.Decode(rv.DefaultConfig(), data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lost := time.Since(savedAt); lost > 10*time.Minute {
-			t.Errorf("a crash now loses %s of history, want at most the 10m interval", lost)
-		}
-		cancel()
-		<-done
-		if got := len(writes(kube)); got != 3 {
-			t.Errorf("writes after shutdown = %d, want 3 (2 ticks + the final save)", got)
-		}
-	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type Manager struct {
 	cfg       *rv.Config
 	log       *slog.Logger
 
+	saveMu  sync.Mutex // serializes saves
 	mu      sync.Mutex
 	targets map[string]*targetState
 }
@@ -29,6 +31,8 @@ type Manager struct {
 // targetState is one target's workload state and what was last seen of it.
 type targetState struct {
 	w *rv.Workload
+	// acts is the rate-limit memory of the target's actuations.
+	acts Actuations
 	// oomSince: OOM kills finished at or before it are already in the
 	// histograms (the time of the checkpoint restored), so they are skipped.
 	oomSince time.Time
@@ -36,7 +40,14 @@ type targetState struct {
 	requests map[string]rv.Amounts
 	usage    map[string]rv.Amounts // last observed, max over pods
 	restored bool                  // Restore ran (found a checkpoint or not)
-	booted   bool                  // Bootstrap ran
+	// fromCheckpoint: Restore found a checkpoint, which holds the history a
+	// bootstrap would read.
+	fromCheckpoint bool
+	// dirty: the state changed since it was last saved (or restored).
+	dirty bool
+	// liveSince is the time of the first metrics-server sample observed.
+	liveSince time.Time
+	boot      bootState
 }
 
 type oomKey struct {
@@ -73,6 +84,37 @@ func (m *Manager) Forget(target string) {
 	delete(m.targets, target)
 }
 
+// Reset drops every target's state: each is restored from its checkpoint
+// again before its next decision (a newly acquired lease: the previous
+// leader may have written since this replica last read).
+func (m *Manager) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.targets = map[string]*targetState{}
+}
+
+// Actuations returns target's rate-limit memory.
+func (m *Manager) Actuations(target string) Actuations {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.state(target).acts
+	a.Resizes = slices.Clone(a.Resizes)
+	return a
+}
+
+// SetActuations replaces target's rate-limit memory and reports whether it
+// changed (then the target's state needs saving).
+func (m *Manager) SetActuations(target string, a Actuations) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.state(target)
+	if s.acts.Equal(a) {
+		return false
+	}
+	s.acts, s.dirty = a, true
+	return true
+}
+
 // Observe feeds one pass of observations of target into its state: the CPU
 // (millicores) and memory (bytes) of every container of the target's pods
 // found in usage (timestamped with the PodUsage timestamp; repeated samples
@@ -105,7 +147,9 @@ func (m *Manager) Observe(now time.Time, target string, pods []*corev1.Pod, usag
 	}
 	s.requests = podRequests(pods)
 	s.w.KeepPods(live)
-	s.w.Prune(now)
+	if gone := s.w.Prune(now); len(gone) > 0 {
+		s.dirty = true
+	}
 	for k := range s.ooms {
 		if !live[k.pod] {
 			delete(s.ooms, k)
@@ -118,11 +162,19 @@ func (m *Manager) Observe(now time.Time, target string, pods []*corev1.Pod, usag
 }
 
 func (s *targetState) addUsage(pod string, ts time.Time, c metricsource.ContainerUsage) error {
-	if _, err := s.w.AddCPU(pod, c.Name, ts, c.CPUMilli); err != nil {
+	cpu, err := s.w.AddCPU(pod, c.Name, ts, c.CPUMilli)
+	if err != nil {
 		return err
 	}
-	if _, err := s.w.AddMemory(pod, c.Name, ts, c.MemoryBytes); err != nil {
+	mem, err := s.w.AddMemory(pod, c.Name, ts, c.MemoryBytes)
+	if err != nil {
 		return err
+	}
+	if cpu || mem {
+		s.dirty = true
+		if s.liveSince.IsZero() || ts.Before(s.liveSince) {
+			s.liveSince = ts
+		}
 	}
 	u := s.usage[c.Name]
 	s.usage[c.Name] = rv.Amounts{CPUMillis: max(u.CPUMillis, c.CPUMilli), MemoryBytes: max(u.MemoryBytes, c.MemoryBytes)}
@@ -144,8 +196,12 @@ func (s *targetState) recordOOMs(p *corev1.Pod) error {
 		}
 		s.ooms[k] = true
 		req := containerRequests(p, cs.Name).MemoryBytes
-		if err := s.w.RecordOOM(p.Name, cs.Name, at, req); err != nil && !errors.Is(err, rv.ErrStaleOOM) {
+		err := s.w.RecordOOM(p.Name, cs.Name, at, req)
+		if err != nil && !errors.Is(err, rv.ErrStaleOOM) {
 			errs = append(errs, err)
+		}
+		if err == nil {
+			s.dirty = true
 		}
 	}
 	return errors.Join(errs...)

@@ -15,10 +15,15 @@ import (
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
-// resize patches the requests of running pods through pods/resize: at most
-// ResizePods per ResizePeriod (t's overrides, else the options), and at most Replicas-MinReplicas pods in
-// flight (a resize pending or in progress counts).
-func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) (Result, error) {
+// resize patches the requests of running pods through pods/resize: at
+// most ResizePods per ResizePeriod (t's overrides, else the options), and
+// at most Replicas-MinReplicas pods in flight (a resize pending or in
+// progress counts). A resize whose containers' resize policies need no
+// restart (NotRequired, the default) keeps the pod serving, so it may have
+// one pod in flight even at MinReplicas: a single-replica workload can be
+// resized in place.
+func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation,
+	pods []*corev1.Pod, last *Actuations) (Result, error) {
 	sorted := slices.Clone(pods)
 	slices.SortFunc(sorted, func(x, y *corev1.Pod) int { return strings.Compare(x.Name, y.Name) })
 	inFlight := 0
@@ -34,37 +39,56 @@ func (a *Actuator) resize(ctx context.Context, now time.Time, t Target, recs []r
 	if len(todo) == 0 {
 		return Result{}, nil
 	}
-	budget := int(t.Replicas-t.MinReplicas) - inFlight
-	if budget <= 0 {
-		return Result{Held: "MinReplicas"}, nil
-	}
 	maxPods, period, _ := a.o.limits(t)
-	a.mu.Lock()
-	recent := slices.DeleteFunc(a.resizes[t.Key()], func(at time.Time) bool { return now.Sub(at) >= period })
-	a.resizes[t.Key()] = recent
-	a.mu.Unlock()
-	if left := maxPods - len(recent); left < budget {
-		budget = left
-	}
-	res := Result{}
-	if budget <= 0 {
-		return Result{Held: "ResizeRateLimited"}, nil
-	}
-	if len(todo) > budget {
-		todo, res.Held = todo[:budget], "ResizeRateLimited"
-	}
+	last.Resizes = slices.DeleteFunc(last.Resizes, func(at time.Time) bool { return now.Sub(at) >= period })
+	left := maxPods - len(last.Resizes)
+	disruptive := int(t.Replicas - t.MinReplicas)
+	var res Result
 	var errs []error
 	for _, p := range todo {
-		if err := a.resizePod(ctx, t, p, changes(p.Spec.Containers, recs)); err != nil {
+		if left <= 0 {
+			res.Held = "ResizeRateLimited"
+			break
+		}
+		chs := changes(p.Spec.Containers, recs)
+		limit := disruptive
+		if !needsRestart(p.Spec.Containers, chs) {
+			limit = max(disruptive, 1)
+		}
+		if inFlight >= limit {
+			res.Held = "MinReplicas"
+			continue
+		}
+		if err := a.resizePod(ctx, t, p, chs); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		a.mu.Lock()
-		a.resizes[t.Key()] = append(a.resizes[t.Key()], now)
-		a.mu.Unlock()
+		left--
+		inFlight++
+		last.Resizes = append(last.Resizes, now)
 		res.Resized = append(res.Resized, p.Name)
 	}
 	return res, errors.Join(errs...)
+}
+
+// needsRestart reports whether applying chs restarts a container: one of
+// its changed resources has resize policy RestartContainer (NotRequired
+// is the default).
+func needsRestart(containers []corev1.Container, chs []change) bool {
+	for _, ch := range chs {
+		i := slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == ch.name })
+		if i < 0 {
+			continue
+		}
+		for _, rp := range containers[i].ResizePolicy {
+			changed := (rp.ResourceName == corev1.ResourceCPU && ch.to.CPUMillis != 0) ||
+				(rp.ResourceName == corev1.ResourceMemory && ch.to.MemoryBytes != 0)
+			if changed && rp.RestartPolicy == corev1.RestartContainer {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resizing reports whether a resize of p is pending or in progress.
@@ -93,16 +117,13 @@ func (a *Actuator) resizePod(ctx context.Context, t Target, p *corev1.Pod, chs [
 
 // rollout patches the pod template of a Deployment or StatefulSet, at most
 // once per RolloutPeriod (t's override, else the options) and not while its previous rollout is unobserved.
-func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation) (Result, error) {
+func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []rv.ContainerRecommendation, last *Actuations) (Result, error) {
 	if !strings.HasPrefix(t.APIVersion, "apps/") || (t.Kind != "Deployment" && t.Kind != "StatefulSet") {
 		return Result{}, fmt.Errorf("target %s: rollout mode supports apps Deployment and StatefulSet, not %s %s",
 			t.Key(), t.APIVersion, t.Kind)
 	}
 	_, _, period := a.o.limits(t)
-	a.mu.Lock()
-	last, done := a.rollouts[t.Key()]
-	a.mu.Unlock()
-	if done && now.Sub(last) < period {
+	if !last.LastRollout.IsZero() && now.Sub(last.LastRollout) < period {
 		return Result{Held: "RolloutRateLimited"}, nil
 	}
 	tmpl, observed, err := a.template(ctx, t)
@@ -125,9 +146,7 @@ func (a *Actuator) rollout(ctx context.Context, now time.Time, t Target, recs []
 		a.o.Recorder.Eventf(t.ref(), corev1.EventTypeWarning, "FailedVerticalRollout", "%s%s: %v", describe(chs), a.suffix(t), err)
 		return Result{}, fmt.Errorf("rollout %s/%s: %w", t.Namespace, t.Key(), err)
 	}
-	a.mu.Lock()
-	a.rollouts[t.Key()] = now
-	a.mu.Unlock()
+	last.LastRollout = now
 	a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRollout", "%s%s", describe(chs), a.suffix(t))
 	return Result{RolledOut: true}, nil
 }

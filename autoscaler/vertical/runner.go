@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,14 +62,20 @@ func (o Options) Validate() error {
 }
 
 // Runner is the vertical side of one namespace: it owns the Manager, the
-// checkpoint store, the Actuator and the metrics.
+// checkpoint store, the Actuator and the metrics. Its state is written
+// only while it leads (Lead): a replica that never led, or lost its lease,
+// writes no checkpoint.
 type Runner struct {
 	o        Options
 	log      *slog.Logger
 	manager  *Manager
-	store    *ConfigMapStore
+	store    CheckpointStore
 	actuator *Actuator
 	metrics  *Metrics
+
+	mu      sync.Mutex
+	leading bool // a Lead term is live
+	term    int  // counts Lead terms
 }
 
 // NewRunner validates o and builds a Runner.
@@ -94,12 +101,6 @@ func NewRunner(o Options) (*Runner, error) {
 
 // Manager is the Runner's state (for tests and the report).
 func (r *Runner) Manager() *Manager { return r.manager }
-
-// RunCheckpoints saves the state every CheckpointInterval until ctx is
-// done, then once more; run it in a goroutine next to the loop.
-func (r *Runner) RunCheckpoints(ctx context.Context) {
-	r.manager.RunCheckpoints(ctx, r.store, r.o.CheckpointInterval, 30*time.Second)
-}
 
 // Reconcile runs one pass of the vertical side for target t at now: restore
 // its checkpoint and bootstrap it from Prometheus (both once), observe pods
@@ -128,10 +129,16 @@ func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mo
 	}
 	requests := r.manager.Requests(key)
 	r.metrics.Record(t.Namespace, key, recs, requests, r.manager.Usage(key))
-	res, err := r.actuator.Apply(ctx, now, mode, t, recs, pods)
+	acts := r.manager.Actuations(key)
+	res, err := r.actuator.Apply(ctx, now, mode, t, recs, pods, &acts)
 	errs = append(errs, err)
 	if res.Held != "" {
 		r.log.Debug("vertical actuation held", "namespace", t.Namespace, "target", key, "reason", res.Held)
+	}
+	if r.manager.SetActuations(key, acts) {
+		// The rate-limit memory is saved at once: a failover right after a
+		// rollout must not allow a second one.
+		errs = append(errs, r.saveNow(ctx, now, key))
 	}
 	return ReportContainers(recs, requests), errors.Join(errs...)
 }

@@ -215,7 +215,8 @@ type loopParts struct {
 	log       *slog.Logger
 	dryRun    bool
 	state     autoscaler.StateStore
-	// checkpointVertical runs the vertical checkpoint saver (ebb run only).
+	// checkpointVertical makes the loop's leader write the vertical
+	// checkpoints (ebb run only; ebb report never writes).
 	checkpointVertical bool
 	// reportOnly is ebb report: vertical in-place and rollout only recommend.
 	reportOnly bool
@@ -246,8 +247,13 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	if prom != nil {
 		history = prom // seeds the vertical histograms from Prometheus history once per target
 	}
-	if o.Vertical, err = newVertical(ctx, p, history); err != nil {
+	v, err := newVertical(p, history)
+	if err != nil {
 		return nil, err
+	}
+	o.Vertical = v
+	if p.checkpointVertical {
+		o.LeaderState = v
 	}
 	return autoscaler.New(o)
 }
@@ -288,8 +294,7 @@ func serve(ctx context.Context, f serviceFlags, log *slog.Logger) error {
 	ready.Set(true)
 	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect)
 	if !f.leaderElect {
-		loop.SetLeader(true)
-		return loop.Run(ctx)
+		return loop.RunLeader(ctx)
 	}
 	eo := autoscaler.DefaultElectionOptions()
 	eo.Leases, eo.Namespace, eo.LeaseName, eo.Identity = c.kube.CoordinationV1(), ns, f.leaseName, f.identity
@@ -381,22 +386,25 @@ func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t
 	return v.r.Reconcile(ctx, now, vt, mode, cv.Policy, pods, usage)
 }
 
-// newVertical builds the vertical side of the loop; with
-// p.checkpointVertical it also saves its checkpoints until ctx is done. A
-// non-nil history (the policy's Prometheus) bootstraps each target's
-// histograms from container_cpu_usage_seconds_total and
-// container_memory_working_set_bytes once, when no checkpoint exists.
-func newVertical(ctx context.Context, p loopParts, history vertical.RangeQuerier) (autoscaler.VerticalReconciler, error) {
+// Lead and Flush make the vertical checkpoints the leader's
+// (autoscaler.LeaderState).
+func (v verticalAdapter) Lead(ctx context.Context) (wait func()) { return v.r.Lead(ctx) }
+
+// Flush saves the final vertical checkpoints.
+func (v verticalAdapter) Flush(ctx context.Context) error { return v.r.Flush(ctx) }
+
+// newVertical builds the vertical side of the loop. A non-nil history (the
+// policy's Prometheus) bootstraps each target's histograms from
+// container_cpu_usage_seconds_total and container_memory_working_set_bytes
+// when no checkpoint exists (retried with backoff when Prometheus fails).
+func newVertical(p loopParts, history vertical.RangeQuerier) (verticalAdapter, error) {
 	o := vertical.DefaultOptions()
 	o.Namespace, o.Logger, o.Registerer, o.Client = p.namespace, p.log, p.reg, p.c.kube
 	o.History = history
 	o.Actuator.Recorder = p.recorder
 	r, err := vertical.NewRunner(o)
 	if err != nil {
-		return nil, err
-	}
-	if p.checkpointVertical {
-		go r.RunCheckpoints(ctx)
+		return verticalAdapter{}, err
 	}
 	return verticalAdapter{r: r, reportOnly: p.reportOnly}, nil
 }
