@@ -21,7 +21,25 @@ func Decide(o Observation, s Spec, opt Options, h *History) Decision {
 	if h == nil {
 		h = &History{}
 	}
-	return decide(o, s, opt, h)
+	d, _ := decide(o, s, opt, h, 0)
+	return d
+}
+
+// DecideWithFloor is Decide with a lower bound on the outcome of the
+// stabilization windows, for a forecast that proposes a size ahead of the
+// metrics: when floor is above the stabilized recommendation it replaces it,
+// then the rate limits (behavior policies or the legacy limit) and the
+// min/max bounds apply as usual. The history records the metrics' own
+// recommendation, never the floor, so the scale-down windows stay exactly as
+// reactive as without it. With floor 0 (or any floor at or below the
+// stabilized value) the decision is Decide's. It also returns Decide's
+// replicas for the same input and history (the reactive decision); the
+// returned Replicas are never below it.
+func DecideWithFloor(o Observation, s Spec, opt Options, h *History, floor int32) (Decision, int32) {
+	if h == nil {
+		h = &History{}
+	}
+	return decide(o, s, opt, h, floor)
 }
 
 // DecideFallback is Decide for a target whose metrics are missing and whose
@@ -33,10 +51,11 @@ func DecideFallback(o Observation, s Spec, opt Options, h *History, replicas int
 	if h == nil {
 		h = &History{}
 	}
-	return decideWith(o, s, opt, h, func() Proposal {
+	d, _ := decideWith(o, s, opt, h, 0, func() Proposal {
 		return Proposal{Replicas: replicas, Metric: "fallback", Reason: "MissingMetricsFallback",
 			Message: "metrics missing: the policy's fallback replicas are the proposal"}
 	})
+	return d
 }
 
 // RecordScale stores a successful change from -> to at now (behavior path
@@ -78,4 +97,12 @@ func DefaultScaleDownRules(window time.Duration) ScalingRules {
 // defaults, the scale-down window being opt.DownscaleStabilization.
 func DefaultBehavior(opt Options) Behavior {
 	return Behavior{ScaleUp: DefaultScaleUpRules(), ScaleDown: DefaultScaleDownRules(opt.DownscaleStabilization)}
+}
+
+// Tolerances returns the scale-down and scale-up tolerances the spec's
+// ratios are judged with: the controller's tolerance, replaced per
+// direction by the behavior's tolerance fields (HPAConfigurableTolerance).
+func (s Spec) Tolerances(opt Options) (down, up float64) {
+	t := tolerancesFor(s.Behavior, opt.Tolerance)
+	return t.down, t.up
 }

@@ -18,54 +18,59 @@ func readinessFor(now time.Time, opt Options) readiness {
 	return readiness{now: now, cpuInitPeriod: opt.CPUInitializationPeriod, initialReadinessDelay: opt.InitialReadinessDelay}
 }
 
-// decide is Decide on a non-nil history.
-func decide(o Observation, s Spec, opt Options, h *History) Decision {
-	return decideWith(o, s, opt, h, func() Proposal {
+// decide is Decide on a non-nil history, with the stabilized
+// recommendation raised to floor before the rate limits (0: no floor). It
+// also returns what the decision would have been without the floor.
+func decide(o Observation, s Spec, opt Options, h *History, floor int32) (Decision, int32) {
+	return decideWith(o, s, opt, h, floor, func() Proposal {
 		return recommend(o, s, tolerancesFor(s.Behavior, opt.Tolerance), readinessFor(o.Now, opt))
 	})
 }
 
 // decideWith is one reconcile with the proposal of propose (the metrics, or
-// the missing-metrics fallback).
-func decideWith(o Observation, s Spec, opt Options, h *History, propose func() Proposal) Decision {
+// the missing-metrics fallback) and a floor (0: none); it also returns the
+// decision without the floor.
+func decideWith(o Observation, s Spec, opt Options, h *History, floor int32, propose func() Proposal) (Decision, int32) {
 	cur := o.CurrentReplicas
 	d := Decision{Replicas: cur, Recommended: cur, Stabilized: cur}
 	if err := validate(&o, &s, &opt); err != nil {
 		d.Err = fmt.Errorf("invalid input: %w", err)
 		d.AbleToScaleReason, d.Reason = ReasonInvalidSpec, ReasonInvalidSpec
 		d.Message = d.Err.Error()
-		return d
+		return d, cur
 	}
 	h.seed(o.Now, cur)
 	switch {
 	case cur == 0:
 		d.AbleToScaleReason, d.Reason = ReasonScalingDisabled, ReasonScalingDisabled
 		d.Message = "scaling is disabled since the replica count of the target is zero"
-		return d
+		return d, cur
 	case cur > s.MaxReplicas:
-		return outOfRange(d, s.MaxReplicas, ReasonTooManyReplicas, "Current number of replicas above Spec.MaxReplicas")
+		d = outOfRange(d, s.MaxReplicas, ReasonTooManyReplicas, "Current number of replicas above Spec.MaxReplicas")
+		return d, d.Replicas
 	case cur < s.MinReplicas:
-		return outOfRange(d, s.MinReplicas, ReasonTooFewReplicas, "Current number of replicas below Spec.MinReplicas")
+		d = outOfRange(d, s.MinReplicas, ReasonTooFewReplicas, "Current number of replicas below Spec.MinReplicas")
+		return d, d.Replicas
 	}
 	d.Proposal = propose()
 	if d.Proposal.Invalid {
 		d.Err = fmt.Errorf("compute desired replicas: %w", d.Proposal.firstErr())
 		d.AbleToScaleReason, d.Reason = ReasonFailedComputeMetricsReplicas, d.Proposal.Reason
 		d.Message = d.Proposal.Message
-		return d
+		return d, cur
 	}
 	p := max(d.Proposal.Replicas, 0)
 	b := bounds{min: s.MinReplicas, max: s.MaxReplicas}
 	var n normalized
 	if s.Behavior == nil {
-		n = normalizeLegacy(h, o.Now, opt.DownscaleStabilization, cur, p, b)
+		n = normalizeLegacy(h, o.Now, opt.DownscaleStabilization, cur, p, b, floor)
 	} else {
-		n = normalizeBehavior(h, o.Now, cur, p, b, s.Behavior)
+		n = normalizeBehavior(h, o.Now, cur, p, b, s.Behavior, floor)
 	}
 	d.Recommended, d.Stabilized, d.Replicas = p, n.stabilized, n.replicas
 	d.AbleToScaleReason, d.LimitedReason = n.able, n.limited
 	d.Reason, d.Message = summarize(d, n)
-	return d
+	return d, n.reactive
 }
 
 // outOfRange is the immediate correction of a current size outside

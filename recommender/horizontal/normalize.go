@@ -39,18 +39,25 @@ type bounds struct{ min, max int32 }
 // normalized is the outcome of the normalization step (C.2 / C.3).
 type normalized struct {
 	replicas, stabilized int32
+	reactive             int32 // replicas without a floor
 	able, ableMsg        string
 	limited, limitedMsg  string
 }
 
 // normalizeLegacy is upstream normalizeDesiredReplicas (C.2).
-func normalizeLegacy(h *History, now time.Time, window time.Duration, current, p int32, b bounds) normalized {
+// A floor above the stabilized value replaces it before the limits.
+func normalizeLegacy(h *History, now time.Time, window time.Duration, current, p int32, b bounds, floor int32) normalized {
 	n := normalized{stabilized: h.stabilizeLegacy(now, window, p), able: ReasonReadyForNewScale, ableMsg: msgReadyForNewScale}
 	if n.stabilized != p {
 		n.able = ReasonScaleDownStabilized
 		n.ableMsg = "recent recommendations were higher than current one, applying the highest recent recommendation"
 	}
 	n.replicas, n.limited, n.limitedMsg = limitLegacy(current, n.stabilized, b)
+	n.reactive = n.replicas
+	if floor > n.stabilized {
+		n.stabilized = floor
+		n.replicas, n.limited, n.limitedMsg = limitLegacy(current, floor, b)
+	}
 	return n
 }
 
@@ -77,8 +84,10 @@ func scaleUpLimit(current int32) int32 {
 }
 
 // normalizeBehavior is upstream normalizeDesiredReplicasWithBehaviors
-// (C.3).
-func normalizeBehavior(h *History, now time.Time, current, p int32, b bounds, bh *Behavior) normalized {
+// (C.3). A floor above the stabilized value replaces it before the rate
+// limits; the history records p only, so the stabilization windows see the
+// reactive recommendations alone.
+func normalizeBehavior(h *History, now time.Time, current, p int32, b bounds, bh *Behavior, floor int32) normalized {
 	n := normalized{able: ReasonReadyForNewScale, ableMsg: msgReadyForNewScale}
 	var reason, msg string
 	n.stabilized, reason, msg = h.stabilizeBehavior(now, current, p, bh.ScaleUp.StabilizationWindow, bh.ScaleDown.StabilizationWindow)
@@ -86,6 +95,11 @@ func normalizeBehavior(h *History, now time.Time, current, p int32, b bounds, bh
 		n.able, n.ableMsg = reason, msg
 	}
 	n.replicas, n.limited, n.limitedMsg = limitBehavior(h, now, current, n.stabilized, b, bh)
+	n.reactive = n.replicas
+	if floor > n.stabilized {
+		n.stabilized = floor
+		n.replicas, n.limited, n.limitedMsg = limitBehavior(h, now, current, floor, b, bh)
+	}
 	return n
 }
 

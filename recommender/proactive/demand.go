@@ -1,0 +1,49 @@
+package proactive
+
+import (
+	"time"
+
+	"github.com/ebb-autoscaler/ebb/recommender/forecast"
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+)
+
+// demand is the observed demand behind metric i (m), in its milli-units:
+// the value itself for Object and External metrics (stamped now); for
+// per-pod metrics the sum of the pods' values (their total usage or rate
+// over the last scrape window, stamped with the newest sample's time). A
+// per-pod sum is incomplete when a pod measured at the previous observation
+// has no sample any more (it was deleted, and its share of the window's
+// demand went with it): such a sample is skipped rather than taken as a
+// drop in demand.
+func (t *Target) demand(i int, m horizontal.MetricSpec, v horizontal.MetricValues, now time.Time) (forecast.Sample, bool) {
+	if v.Err != nil {
+		return forecast.Sample{}, false
+	}
+	switch m.Type {
+	case horizontal.ObjectMetric, horizontal.ExternalMetric:
+		return forecast.Sample{At: now, Value: float64(v.Value)}, v.Value >= 0
+	}
+	for len(t.measured) <= i {
+		t.measured = append(t.measured, nil)
+	}
+	prev := t.measured[i]
+	complete := true
+	for name := range prev {
+		if _, ok := v.PodValues[name]; !ok {
+			complete = false
+			break
+		}
+	}
+	cur := make(map[string]bool, len(v.PodValues))
+	var sum float64
+	var at time.Time
+	for name, s := range v.PodValues {
+		cur[name] = true
+		sum += float64(s.Value)
+		if s.Timestamp.After(at) {
+			at = s.Timestamp
+		}
+	}
+	t.measured[i] = cur
+	return forecast.Sample{At: at, Value: sum}, complete && len(v.PodValues) > 0
+}
