@@ -168,7 +168,7 @@ func TestCommandFlagErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(tc.args, &stdout, &stderr); code != 2 {
+			if code := runEbb(tc.args, &stdout, &stderr); code != 2 {
 				t.Errorf("exit = %d, want 2 (stderr %q)", code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tc.want) {

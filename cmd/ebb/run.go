@@ -3,36 +3,28 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/scale"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
@@ -41,31 +33,10 @@ import (
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
-// inClusterNamespaceFile holds the pod's namespace when ebb runs in a cluster.
-const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
-// clusterFlags are the flags run and report share.
-type clusterFlags struct {
-	kubeconfig string
-	namespace  string
-	policy     string
-	logLevel   string
-	qps        float64
-	burst      int
-}
-
-func (c *clusterFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
-	fs.StringVar(&c.namespace, "namespace", "", "namespace to manage (default: the pod's namespace in-cluster)")
-	fs.StringVar(&c.policy, "policy", "", "policy file (YAML)")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Float64Var(&c.qps, "kube-api-qps", 50, "queries per second to the API server (one scale GET per target per pass)")
-	fs.IntVar(&c.burst, "kube-api-burst", 100, "burst of queries to the API server")
-}
-
-// serviceFlags are the flags of ebb run.
-type serviceFlags struct {
-	clusterFlags
+// runOptions are the flags of `ebb run`.
+type runOptions struct {
+	cluster         *clusterOptions
+	policy          string
 	metricsAddr     string
 	leaderElect     bool
 	leaseName       string
@@ -74,115 +45,78 @@ type serviceFlags struct {
 	policyInterval  time.Duration
 }
 
-// parseFlags parses args into fs; it returns -1 to go on, else the exit
-// status.
-func parseFlags(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+func newRunOptions() *runOptions {
+	return &runOptions{cluster: newClusterOptions(), metricsAddr: ":8080", leaseName: "ebb",
+		policyInterval: policy.DefaultWatchInterval}
+}
+
+func (o *runOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.policy, "policy", "", "policy file (YAML); hot-reloaded")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", o.metricsAddr, "address of /metrics, /healthz and /readyz")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader on a Lease so only one replica actuates")
+	fs.StringVar(&o.leaseName, "lease-name", o.leaseName, "name of the leader-election Lease")
+	fs.StringVar(&o.identity, "identity", "", "leader-election identity, unique per replica (default: the hostname, i.e. the pod name)")
+	fs.StringVar(&o.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
+	fs.DurationVar(&o.policyInterval, "policy-interval", o.policyInterval, "how often the policy file is checked for changes")
+}
+
+// Validate checks the flags that need no cluster.
+func (o *runOptions) Validate() error {
+	if err := o.cluster.validate(); err != nil {
+		return badInput(err)
+	}
+	if o.policy == "" {
+		return usageError("--policy: required")
+	}
+	if o.policyInterval <= 0 {
+		return badInput(fmt.Errorf("--policy-interval %v: must be greater than 0", o.policyInterval))
+	}
+	if o.identity == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			return badInput(fmt.Errorf("--identity: not given and no hostname (%v)", err))
 		}
-		return 2
+		o.identity = host
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
-		return 2
-	}
-	return -1
+	return nil
 }
 
-func runService(args []string, _, stderr io.Writer) int {
-	var f serviceFlags
-	fs := flag.NewFlagSet("ebb run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f.register(fs)
-	host, _ := os.Hostname()
-	fs.StringVar(&f.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz")
-	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader on a Lease so only one replica actuates")
-	fs.StringVar(&f.leaseName, "lease-name", "ebb", "name of the leader-election Lease")
-	fs.StringVar(&f.identity, "identity", host, "leader-election identity, unique per replica (default: the hostname, i.e. the pod name)")
-	fs.StringVar(&f.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
-	fs.DurationVar(&f.policyInterval, "policy-interval", policy.DefaultWatchInterval, "how often the policy file is checked for changes")
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
+// newRunCmd is `ebb run`: the autoscaler service in one namespace.
+func newRunCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := newRunOptions()
+	cmd := &cobra.Command{
+		Use:   "run --policy policy.yaml [-n NAMESPACE]",
+		Short: "Run the autoscaler service in one namespace",
+		Long: `Run the autoscaler service: every sync period, one pass over the policy's targets in
+the namespace (scale them, or only report in dry-run), serving /metrics, /healthz
+and /readyz. With --leader-elect only the replica holding the Lease acts.`,
+		Example: "  ebb run --policy /etc/ebb/policy.yaml --leader-elect\n  ebb run --policy policy.yaml --context dev -n shop",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			log, err := newLogger(streams.ErrOut, o.cluster.logLevel)
+			if err != nil {
+				return badInput(err)
+			}
+			cfg, ns, err := o.cluster.resolve()
+			if err != nil {
+				return badInput(err)
+			}
+			klog.SetSlogLogger(log)
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			if err := serve(ctx, o, cfg, ns, log); err != nil {
+				log.Error("ebb run failed", "err", err)
+				return &exitError{code: exitFailure} // logged above
+			}
+			return nil
+		},
 	}
-	log, err := newLogger(stderr, f.logLevel)
-	if err == nil && f.policy == "" {
-		err = errors.New("--policy: required")
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ebb run: %v\n", err)
-		return 2
-	}
-	klog.SetSlogLogger(log)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := serve(ctx, f, log); err != nil {
-		log.Error("ebb run failed", "err", err)
-		return 1
-	}
-	return 0
-}
-
-// newLogger returns a JSON slog logger at level.
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// clients are the API clients ebb uses.
-type clients struct {
-	kube    kubernetes.Interface
-	metrics metricsclient.Interface
-	scales  scale.ScalesGetter
-	mapper  meta.RESTMapper // a DeferredDiscoveryRESTMapper in production
-}
-
-func newClients(kubeconfig string, qps float64, burst int) (*clients, error) {
-	var cfg *rest.Config
-	var err error
-	if kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes config (--kubeconfig %q): %w", kubeconfig, err)
-	}
-	cfg.UserAgent = "ebb"
-	cfg.QPS, cfg.Burst = float32(qps), burst
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	mc, err := metricsclient.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("metrics client: %w", err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	scales, err := scale.NewForConfig(rest.CopyConfig(cfg), mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(disc))
-	if err != nil {
-		return nil, fmt.Errorf("scale client: %w", err)
-	}
-	return &clients{kube: kube, metrics: mc, scales: scales, mapper: mapper}, nil
-}
-
-// resolveNamespace returns the flag, else the in-cluster namespace.
-func resolveNamespace(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	b, err := os.ReadFile(inClusterNamespaceFile)
-	if err != nil {
-		return "", fmt.Errorf("--namespace: required outside a cluster (%w)", err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	o.cluster.addFlags(cmd)
+	o.addFlags(cmd.Flags())
+	return cmd
 }
 
 // sources builds the metric sources; Prometheus only when the policy
@@ -267,12 +201,8 @@ func eventRecorder(kube kubernetes.Interface, namespace string) (record.EventRec
 }
 
 // serve is ebb run after flag parsing: it runs until ctx is done.
-func serve(ctx context.Context, f serviceFlags, log *slog.Logger) error {
-	ns, err := resolveNamespace(f.namespace)
-	if err != nil {
-		return err
-	}
-	c, err := newClients(f.kubeconfig, f.qps, f.burst)
+func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log *slog.Logger) error {
+	c, err := newClients(cfg)
 	if err != nil {
 		return err
 	}
@@ -303,7 +233,7 @@ func serve(ctx context.Context, f serviceFlags, log *slog.Logger) error {
 
 // startPolicy loads the policy (a bad file stops ebb: there is no last good
 // one yet), builds the loop and a watcher that hot-reloads the file.
-func startPolicy(ctx context.Context, f serviceFlags, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger) (*policy.Watcher, *autoscaler.Loop, error) {
+func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger) (*policy.Watcher, *autoscaler.Loop, error) {
 	var loop *autoscaler.Loop
 	var holder *autoscaler.PolicyHolder
 	w, err := policy.NewWatcher(policy.WatcherOptions{

@@ -31,7 +31,8 @@ func TestPolicyHotReload(t *testing.T) {
 		c := fakeClients(t, &patchOpts)
 		reg := prometheus.NewRegistry()
 		rec := record.NewFakeRecorder(10)
-		f := serviceFlags{clusterFlags: clusterFlags{policy: path}, policyConfigMap: "ebb-policy", policyInterval: time.Second}
+		f := newRunOptions()
+		f.policy, f.policyConfigMap, f.policyInterval = path, "ebb-policy", time.Second
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))

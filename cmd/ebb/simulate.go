@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/ebb-autoscaler/ebb/autoscaler/scenario"
 	"github.com/ebb-autoscaler/ebb/recommender/simulate"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // simulateOptions are the flags of `ebb simulate`.
@@ -22,25 +25,16 @@ type simulateOptions struct {
 	world                          simulate.World
 }
 
-// errMismatch marks a run whose decisions differ from the expectations.
-var errMismatch = errors.New("decisions differ from the expectations")
+func newSimulateOptions() *simulateOptions {
+	return &simulateOptions{world: simulate.DefaultWorld(), request: "500m"}
+}
 
-// runSimulate is `ebb simulate`: -f replays a scenario file, --trace drives
-// the closed-loop world model. Exit 0 ok, 1 expectation mismatch or write
-// failure, 2 bad usage or bad input.
-func runSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ebb simulate -f scenario.yaml\n       ebb simulate --trace load.csv --spec spec.yaml [flags]\n\nflags:")
-		fs.PrintDefaults()
-	}
-	o := simulateOptions{world: simulate.DefaultWorld()}
-	fs.StringVar(&o.scenario, "f", "", "scenario file (YAML or JSON) to replay")
+func (o *simulateOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.scenario, "filename", "f", "", "scenario file (YAML or JSON) to replay")
 	fs.StringVar(&o.trace, "trace", "", "load trace CSV t_seconds,demand_cores for the closed-loop world")
 	fs.StringVar(&o.spec, "spec", "", "autoscaling/v2 HPA spec (or whole HPA) for --trace")
 	fs.StringVar(&o.summary, "summary", "", "write the --trace totals as JSON to this file")
-	fs.StringVar(&o.request, "request", "500m", "pod CPU request")
+	fs.StringVar(&o.request, "request", o.request, "pod CPU request")
 	fs.DurationVar(&o.world.Startup, "startup", o.world.Startup, "pod creation to Ready")
 	fs.DurationVar(&o.world.Pending, "pending", o.world.Pending, "pod creation to Running")
 	fs.DurationVar(&o.world.Resolution, "resolution", o.world.Resolution, "metric resolution (scrape interval)")
@@ -49,31 +43,60 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.world.Duration, "duration", 0, "run length (default: last trace row + 1s)")
 	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
 	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	var err error
+}
+
+// Validate checks that exactly one of the two modes is asked for.
+func (o *simulateOptions) Validate() error {
 	switch {
-	case fs.NArg() > 0:
-		err = fmt.Errorf("unexpected arguments %q", fs.Args())
 	case o.scenario != "" && o.trace == "" && o.spec == "":
-		err = replayFile(o.scenario, stdout)
 	case o.scenario == "" && o.trace != "" && o.spec != "":
-		err = runTrace(o, stdout)
 	default:
-		err = errors.New("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml")
+		return usageError("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml")
 	}
-	if err == nil {
-		return 0
+	return nil
+}
+
+// Run replays the scenario or drives the trace. A mismatch with the
+// scenario's expectations or a failed write is exit 1; a bad input file 2.
+func (o *simulateOptions) Run(stdout io.Writer) error {
+	var err error
+	if o.scenario != "" {
+		err = replayFile(o.scenario, stdout)
+	} else {
+		err = runTrace(*o, stdout)
 	}
-	fmt.Fprintf(stderr, "ebb simulate: %s\n", oneLine(err))
 	if errors.Is(err, errMismatch) {
-		return 1
+		return failure(err)
 	}
-	return 2
+	return badInput(err)
+}
+
+// errMismatch marks a run whose decisions differ from the expectations.
+var errMismatch = errors.New("decisions differ from the expectations")
+
+// newSimulateCmd is `ebb simulate`: -f replays a scenario file, --trace
+// drives the closed-loop world model. Exit 0 ok, 1 expectation mismatch or
+// write failure, 2 bad usage or bad input.
+func newSimulateCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := newSimulateOptions()
+	cmd := &cobra.Command{
+		Use:   "simulate (-f scenario.yaml | --trace load.csv --spec spec.yaml)",
+		Short: "Replay recorded observations or a load trace offline",
+		Long: `Replay recorded observations (-f scenario.yaml: one JSON line per step, exit 1 when
+a decision misses the scenario's expectation) or drive the closed-loop world model
+with a load trace (--trace load.csv --spec spec.yaml: one CSV row per sync and the
+totals). Needs no cluster.`,
+		Example: "  ebb simulate -f scenario.yaml\n  ebb simulate --trace load.csv --spec spec.yaml --duration 5m --summary totals.json",
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(streams.Out)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
 }
 
 // stepLine is one JSON line of `ebb simulate -f`.

@@ -48,7 +48,7 @@ func TestSimulateScenarios(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := runSimulate([]string{"-f", f}, &stdout, &stderr); code != 0 {
+			if code := runEbb([]string{"simulate", "-f", f}, &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
 			if !strings.Contains(stdout.String(), `"expectedReplicas"`) {
@@ -69,7 +69,7 @@ func TestSimulateTraces(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			args := []string{"--trace", filepath.Join("../../docs/traces", name+".csv"),
 				"--spec", filepath.Join("../../docs/traces", "spec.yaml"), "--summary", summary}
-			if code := runSimulate(args, &stdout, &stderr); code != 0 {
+			if code := runEbb(append([]string{"simulate"}, args...), &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
 			js, err := os.ReadFile(summary)
@@ -94,7 +94,7 @@ steps:
 - {currentReplicas: 2, metrics: {external: {q: ["3"]}}, expect: {desiredReplicas: 9}}
 `)
 	var stdout, stderr bytes.Buffer
-	if code := runSimulate([]string{"-f", f}, &stdout, &stderr); code != 1 {
+	if code := runEbb([]string{"simulate", "-f", f}, &stdout, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr.String())
 	}
 	if want := "step 0 at 0s: desired 3 (DesiredWithinRange), expected 9"; !strings.Contains(stderr.String(), want) {
@@ -140,7 +140,7 @@ func TestSimulateBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeFile(t, "bad.yaml", tc.scenario)
 			var stdout, stderr bytes.Buffer
-			code := runSimulate([]string{"-f", f}, &stdout, &stderr)
+			code := runEbb([]string{"simulate", "-f", f}, &stdout, &stderr)
 			if code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
@@ -172,7 +172,7 @@ func TestSimulateTraceBadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := runSimulate(tc.args, &stdout, &stderr); code != 2 {
+			if code := runEbb(append([]string{"simulate"}, tc.args...), &stdout, &stderr); code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
 			msg := stderr.String()

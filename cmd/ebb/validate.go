@@ -1,49 +1,70 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
 
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 )
 
-// runValidate is `ebb validate -f policy.yaml [more.yaml ...]`: it parses and
-// validates each policy file and prints "FILE: ok (N targets)", or every
+// validateOptions are the flags of `ebb validate`.
+type validateOptions struct {
+	files []string
+}
+
+// Validate checks the options.
+func (o *validateOptions) Validate() error {
+	if len(o.files) == 0 {
+		return usageError("-f policy.yaml is required")
+	}
+	return nil
+}
+
+// Run reports on each file and fails (exit 2, the problems already printed)
+// when any is invalid.
+func (o *validateOptions) Run(streams genericiooptions.IOStreams) error {
+	ok := true
+	for _, f := range o.files {
+		if !validateFile(f, streams.Out, streams.ErrOut) {
+			ok = false
+		}
+	}
+	if !ok {
+		return &exitError{code: exitUsage}
+	}
+	return nil
+}
+
+// newValidateCmd is `ebb validate -f policy.yaml [more.yaml ...]`: it parses
+// and validates each policy file and prints "FILE: ok (N targets)", or every
 // problem, one per line as "FILE: problem", and exits 2.
-func runValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ebb validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "", "policy file to validate (more files may follow as arguments)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ebb validate -f policy.yaml [more.yaml ...]")
-		fs.PrintDefaults()
+func newValidateCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &validateOptions{}
+	var file string
+	cmd := &cobra.Command{
+		Use:   "validate -f policy.yaml [more.yaml ...]",
+		Short: "Check policy files and print every problem",
+		Long: `Check policy files and print every problem, one per line as "FILE: problem".
+A valid file prints "FILE: ok (N targets)". Exit 2 when any file is invalid.`,
+		Example: "  ebb validate -f policy.yaml\n  ebb validate -f a.yaml b.yaml",
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.files = args
+			if file != "" {
+				o.files = append([]string{file}, args...)
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(streams)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	files := fs.Args()
-	if *file != "" {
-		files = append([]string{*file}, files...)
-	}
-	if len(files) == 0 {
-		fmt.Fprintln(stderr, "ebb validate: -f policy.yaml is required")
-		fs.Usage()
-		return 2
-	}
-	status := 0
-	for _, f := range files {
-		if !validateFile(f, stdout, stderr) {
-			status = 2
-		}
-	}
-	return status
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "policy file to validate (more files may follow as arguments)")
+	return cmd
 }
 
 // newlines folds a multi-line problem (a YAML error) onto one line.

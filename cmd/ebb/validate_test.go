@@ -61,7 +61,7 @@ targets:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := runValidate(tc.args, &stdout, &stderr)
+			code := runEbb(append([]string{"validate"}, tc.args...), &stdout, &stderr)
 			if code != tc.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}
@@ -83,7 +83,7 @@ targets:
 func TestValidateDispatch(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	example := filepath.Join("..", "..", "autoscaler", "policy", "testdata", "example.yaml")
-	if code := run([]string{"validate", "-f", example}, &stdout, &stderr); code != 0 {
+	if code := runEbb([]string{"validate", "-f", example}, &stdout, &stderr); code != 0 {
 		t.Fatalf("ebb validate exit %d, stderr %s", code, stderr.String())
 	}
 	if !strings.HasSuffix(stdout.String(), ": ok (3 targets)\n") {
