@@ -3,9 +3,7 @@ package autoscaler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,16 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/internal/apitest"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 )
 
@@ -189,7 +182,7 @@ func TestShutdownFlushesBeforeRelease(t *testing.T) {
 func TestLostLeaseFlushesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newCluster(t)
-		optimisticConcurrency(c.kube, coordinationv1.SchemeGroupVersion.WithResource("leases"))
+		apitest.Enforce(c.kube, coordinationv1.SchemeGroupVersion.WithResource("leases"))
 		c.addWorkload(t, "web", 2, 50, time.Now().Add(-time.Hour))
 		f := &fakeLeaderState{leases: c.kube.CoordinationV1()}
 		a, _ := c.newLoop(t, loopConfig{targets: []Target{cpuTarget("web", policy.ModeApply, nil)}, leader: f})
@@ -234,48 +227,6 @@ func TestLostLeaseFlushesNothing(t *testing.T) {
 		if _, _, holders := f.state(); len(holders) != 0 {
 			t.Errorf("a standby's shutdown flushed %v, want nothing", holders)
 		}
-	})
-}
-
-// optimisticConcurrency makes kube's objects of gvr behave like the API
-// server's: every write stamps a new resourceVersion, and an update whose
-// resourceVersion is not the stored one is a Conflict (the fake tracker
-// ignores resourceVersions).
-func optimisticConcurrency(kube *fake.Clientset, gvr schema.GroupVersionResource) {
-	var mu sync.Mutex
-	n := 1000
-	stamp := func(o metav1.Object) {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		o.SetResourceVersion(strconv.Itoa(n))
-	}
-	kube.PrependReactor("create", gvr.Resource, func(a clienttesting.Action) (bool, runtime.Object, error) {
-		obj := a.(clienttesting.CreateAction).GetObject().DeepCopyObject()
-		m, err := meta.Accessor(obj)
-		if err != nil {
-			return true, nil, err
-		}
-		stamp(m)
-		return true, obj, kube.Tracker().Create(gvr, obj, m.GetNamespace())
-	})
-	kube.PrependReactor("update", gvr.Resource, func(a clienttesting.Action) (bool, runtime.Object, error) {
-		obj := a.(clienttesting.UpdateAction).GetObject().DeepCopyObject()
-		m, err := meta.Accessor(obj)
-		if err != nil {
-			return true, nil, err
-		}
-		cur, err := kube.Tracker().Get(gvr, m.GetNamespace(), m.GetName())
-		if err != nil {
-			return true, nil, err
-		}
-		cm, _ := meta.Accessor(cur)
-		if m.GetResourceVersion() != cm.GetResourceVersion() {
-			return true, nil, apierrors.NewConflict(gvr.GroupResource(), m.GetName(),
-				fmt.Errorf("resourceVersion %q, stored %q", m.GetResourceVersion(), cm.GetResourceVersion()))
-		}
-		stamp(m)
-		return true, obj, kube.Tracker().Update(gvr, obj, m.GetNamespace())
 	})
 }
 

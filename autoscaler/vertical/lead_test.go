@@ -47,8 +47,7 @@ func pass(ctx context.Context, t *testing.T, r *Runner, now time.Time, mode Mode
 func TestLeadSavesOnlyWhileLeading(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
-		kube := fake.NewClientset(pods[0])
-		withResourceVersions(kube)
+		kube := newKube(pods[0])
 		r := newTestRunner(t, kube)
 		passes := func(n int) {
 			for range n {
@@ -96,8 +95,7 @@ func TestFailoverContinuesState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
 		d := newDeployment(100, 256<<20, 1, 1)
-		kube := fake.NewClientset(pods[0], d)
-		withResourceVersions(kube)
+		kube := newKube(pods[0], d)
 		kube.PrependReactor("patch", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
 			return true, d, nil // the template stays unchanged: a rollout is due again once allowed
 		})

@@ -23,8 +23,9 @@ type Manager struct {
 	cfg       *rv.Config
 	log       *slog.Logger
 
-	saveMu  sync.Mutex // serializes saves
+	loadMu  sync.Mutex // serializes the store's Load
 	mu      sync.Mutex
+	loaded  bool // the store was loaded since the last Reset
 	targets map[string]*targetState
 }
 
@@ -91,6 +92,7 @@ func (m *Manager) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.targets = map[string]*targetState{}
+	m.loaded = false
 }
 
 // Actuations returns target's rate-limit memory.

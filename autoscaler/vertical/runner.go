@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/checkpoint"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
@@ -33,7 +34,9 @@ type Options struct {
 	Bootstrap BootstrapOptions
 	// CheckpointInterval is how often the state is saved (10m).
 	CheckpointInterval time.Duration
-	Actuator           ActuatorOptions
+	// ReadOnly loads checkpoints and never writes them (ebb report).
+	ReadOnly bool
+	Actuator ActuatorOptions
 }
 
 // DefaultOptions: 10m checkpoints, 8d/5m bootstrap, DefaultActuatorOptions.
@@ -69,7 +72,7 @@ type Runner struct {
 	o        Options
 	log      *slog.Logger
 	manager  *Manager
-	store    CheckpointStore
+	store    *checkpoint.Store
 	actuator *Actuator
 	metrics  *Metrics
 
@@ -92,9 +95,13 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry() // metrics not exported
 	}
+	store, err := NewStore(o.Client.CoreV1(), o.Namespace, o.ReadOnly)
+	if err != nil {
+		return nil, fmt.Errorf("vertical checkpoint store: %w", err)
+	}
 	return &Runner{o: o, log: o.Logger,
 		manager:  NewManager(o.Namespace, o.Config, o.Logger),
-		store:    NewConfigMapStore(o.Client.CoreV1(), o.Namespace),
+		store:    store,
 		actuator: NewActuator(o.Client.CoreV1(), o.Client.AppsV1(), o.Actuator),
 		metrics:  NewMetrics(o.Registerer)}, nil
 }

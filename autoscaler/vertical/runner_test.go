@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ebb-autoscaler/ebb/metricsource"
@@ -74,8 +73,7 @@ func TestRunnerRestoresBeforeBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kube := fake.NewClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: CheckpointName("Deployment/web"),
-		Namespace: testNS}, BinaryData: map[string][]byte{CheckpointKey: data}})
+	kube := newKube(storedCheckpoint(data))
 	o := DefaultOptions()
 	q := &fakeRange{}
 	o.Namespace, o.Client, o.History = testNS, kube, q

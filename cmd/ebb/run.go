@@ -331,6 +331,7 @@ func newVertical(p loopParts, history vertical.RangeQuerier) (verticalAdapter, e
 	o := vertical.DefaultOptions()
 	o.Namespace, o.Logger, o.Registerer, o.Client = p.namespace, p.log, p.reg, p.c.kube
 	o.History = history
+	o.ReadOnly = !p.checkpointVertical // ebb report reads the checkpoints, never writes them
 	o.Actuator.Recorder = p.recorder
 	r, err := vertical.NewRunner(o)
 	if err != nil {
