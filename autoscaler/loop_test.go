@@ -261,8 +261,9 @@ func TestReportShowsWhatShapedTheNumber(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("current, recommended, stabilized, desired, reason, shapedBy (-want +got):\n%s", diff)
 		}
-		if len(rt.Metrics) != 1 || rt.Metrics[0].Utilization == nil || *rt.Metrics[0].Utilization != 5 {
-			t.Errorf("report metrics = %+v, want Resource/cpu at 5%%", rt.Metrics)
+		if len(rt.Metrics) != 1 || rt.Metrics[0].Utilization == nil || *rt.Metrics[0].Utilization != 5 ||
+			rt.Metrics[0].Unit != report.UnitCores {
+			t.Errorf("report metrics = %+v, want Resource/cpu at 5%% in cores", rt.Metrics)
 		}
 	})
 }

@@ -194,6 +194,9 @@ func fillDecision(rt *report.Target, t Target, d horizontal.Decision) {
 
 func reportMetric(mp horizontal.MetricProposal) report.Metric {
 	m := report.Metric{Name: mp.Metric.String(), TargetType: string(mp.Metric.Target.Type)}
+	if t := mp.Metric.Type; t == horizontal.ResourceMetric || t == horizontal.ContainerResourceMetric {
+		m.Unit = report.ResourceUnit(mp.Metric.Name)
+	}
 	switch mp.Metric.Target.Type {
 	case horizontal.UtilizationTarget:
 		m.Target = int64(mp.Metric.Target.Utilization)

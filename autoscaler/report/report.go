@@ -1,6 +1,7 @@
 // Package report is the data model of one dry-run pass of ebb over a
-// namespace and its rendering as an aligned text table (like kubectl), JSON,
-// CSV or Markdown. The control loop fills a Report; this package only formats
+// namespace, with each target's recent history when the leader serves it
+// (history.go), and its rendering as an aligned text table (like kubectl),
+// JSON, CSV or Markdown. The control loop fills a Report; this package only formats
 // it: it performs no I/O other than writing to the given io.Writer and never
 // reads the clock. A value ebb could not observe or compute is a nil pointer
 // and is rendered as "<unknown>" (or null in JSON), never as zero.
@@ -12,7 +13,13 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
+
+// Unbounded is the amount (millicores or bytes) at or above which a
+// vertical bound means "no bound": the vertical recommender's cap.
+const Unbounded int64 = rv.MaxAmount
 
 // Format is an output format of Render.
 type Format string
@@ -89,6 +96,12 @@ type Target struct {
 	Blocking []Condition `json:"blocking,omitempty"`
 	// Vertical holds per-container request recommendations, when computed.
 	Vertical []Container `json:"vertical,omitempty"`
+
+	// HPA is the HorizontalPodAutoscaler this target shadows, if any.
+	HPA *HPA `json:"hpa,omitempty"`
+	// History is the target's recent passes, oldest first (the leader's
+	// /status); empty for a single pass such as `ebb report`.
+	History []Sample `json:"history,omitempty"`
 }
 
 // Ref is the target as "Kind/name".
@@ -103,6 +116,8 @@ type Metric struct {
 	TargetType string `json:"targetType"`
 	// Target is the percent for Utilization, milli-units otherwise.
 	Target int64 `json:"target"`
+	// Unit is what the milli-units of Target and Value measure.
+	Unit Unit `json:"unit,omitempty"`
 	// Utilization is the observed percent (Utilization targets only).
 	Utilization *int32 `json:"utilization,omitempty"`
 	// Value is the observed average or total in milli-units; nil when the
@@ -111,6 +126,30 @@ type Metric struct {
 	// Replicas is what this metric alone proposes; nil when it failed.
 	Replicas *int32 `json:"proposedReplicas"`
 	Error    string `json:"error,omitempty"`
+}
+
+// Unit is what a metric's milli-unit values measure.
+type Unit string
+
+// The units: a resource metric's values are millicores or milli-bytes; any
+// other metric is a plain number.
+const (
+	UnitNone  Unit = ""
+	UnitCores Unit = "cores"
+	UnitBytes Unit = "bytes"
+)
+
+// ResourceUnit is the unit of resource metrics on the named resource
+// ("cpu", "memory"); UnitNone for any other.
+func ResourceUnit(resource string) Unit {
+	switch resource {
+	case "cpu":
+		return UnitCores
+	case "memory":
+		return UnitBytes
+	default:
+		return UnitNone
+	}
 }
 
 // Condition is something that keeps ebb from acting on a target, e.g.
@@ -129,7 +168,7 @@ func (c Condition) String() string {
 }
 
 // Resources are CPU in millicores and memory in bytes; nil when unknown or
-// unset.
+// unset. A vertical upper bound of Unbounded or more means no bound.
 type Resources struct {
 	CPUMilli    *int64 `json:"cpuMilli"`
 	MemoryBytes *int64 `json:"memoryBytes"`
@@ -143,6 +182,9 @@ type Container struct {
 	UpperBound Resources `json:"upperBound"`
 	// Request is the container's current request.
 	Request Resources `json:"request"`
+	// Usage is the last observed usage (the largest over the target's
+	// pods); omitted when not observed.
+	Usage Resources `json:"usage,omitzero"`
 	// History is how much usage history the recommendation rests on.
 	History Duration `json:"history"`
 	// Confidence is in [0, 1].

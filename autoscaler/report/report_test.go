@@ -19,8 +19,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // sample is a report exercising every part of the model: a scaled target
-// with a stabilization window, a target held on missing metrics, an HPA
-// conflict, a target in mode off, and a vertical section.
+// with a stabilization window, a shadowed HPA and a history, a target held
+// on missing metrics, an HPA conflict, a target in mode off, and a vertical
+// section.
 func sample() Report {
 	return Report{
 		GeneratedAt: time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC),
@@ -32,8 +33,8 @@ func sample() Report {
 				Min: 2, Max: 20, Reason: "ScaleUpLimit",
 				Message: "the desired replica count is increasing faster than the maximum scale rate",
 				Metrics: []Metric{
-					{Name: "Resource/cpu", TargetType: "Utilization", Target: 60, Utilization: Int32(130),
-						Value: Int64(650), Replicas: Int32(9)},
+					{Name: "Resource/cpu", TargetType: "Utilization", Target: 60, Unit: UnitCores,
+						Utilization: Int32(130), Value: Int64(650), Replicas: Int32(9)},
 					{Name: "Pods/http_requests_per_second", TargetType: "AverageValue", Target: 10000,
 						Value: Int64(12500), Replicas: Int32(5)},
 				},
@@ -44,8 +45,23 @@ func sample() Report {
 					LowerBound: Resources{CPUMilli: Int64(200), MemoryBytes: Int64(200 << 20)},
 					UpperBound: Resources{CPUMilli: Int64(1500), MemoryBytes: Int64(1 << 30)},
 					Request:    Resources{CPUMilli: Int64(500)},
+					Usage:      Resources{CPUMilli: Int64(310), MemoryBytes: Int64(180 << 20)},
 					History:    Duration(72 * time.Hour), Confidence: 0.75,
 				}},
+				HPA: &HPA{Name: "web", Desired: Int32(8),
+					Conditions: []Condition{{Reason: "ScaleUpLimit", Message: "the desired replica count is increasing faster than the maximum scale rate"}}},
+				History: []Sample{
+					{Time: time.Date(2026, 11, 22, 3, 59, 30, 0, time.UTC), Current: Int32(4), Recommended: Int32(4),
+						Desired: Int32(4), HPADesired: Int32(4), Metrics: []Metric{{Name: "Resource/cpu", TargetType: "Utilization",
+							Target: 60, Unit: UnitCores, Utilization: Int32(58), Value: Int64(290), Replicas: Int32(4)}}},
+					{Time: time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC), Current: Int32(4), Recommended: Int32(9),
+						Desired: Int32(8), Applied: Int32(8), HPADesired: Int32(8), Reason: "ScaleUpLimit",
+						Metrics: []Metric{{Name: "Resource/cpu", TargetType: "Utilization", Target: 60, Unit: UnitCores,
+							Utilization: Int32(130), Value: Int64(650), Replicas: Int32(9)}},
+						Vertical: []Container{{Name: "app", Target: Resources{CPUMilli: Int64(250)},
+							LowerBound: Resources{CPUMilli: Int64(200)}, UpperBound: Resources{CPUMilli: Int64(Unbounded)},
+							Request: Resources{CPUMilli: Int64(500)}, Usage: Resources{CPUMilli: Int64(310)}}}},
+				},
 			},
 			{
 				Kind: "StatefulSet", Name: "queue", Mode: "dry-run",

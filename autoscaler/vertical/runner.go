@@ -134,8 +134,8 @@ func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mo
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}
-	requests := r.manager.Requests(key)
-	r.metrics.Record(t.Namespace, key, recs, requests, r.manager.Usage(key))
+	requests, last := r.manager.Requests(key), r.manager.Usage(key)
+	r.metrics.Record(t.Namespace, key, recs, requests, last)
 	acts := r.manager.Actuations(key)
 	res, err := r.actuator.Apply(ctx, now, mode, t, recs, pods, &acts)
 	errs = append(errs, err)
@@ -147,7 +147,7 @@ func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mo
 		// rollout must not allow a second one.
 		errs = append(errs, r.saveNow(ctx, now, key))
 	}
-	return ReportContainers(recs, requests), errors.Join(errs...)
+	return ReportContainers(recs, requests, last), errors.Join(errs...)
 }
 
 func (r *Runner) bootstrap(ctx context.Context, now time.Time, t Target, pods []*corev1.Pod) error {

@@ -74,9 +74,9 @@ func (m *Metrics) Forget(namespace, target string) {
 }
 
 // ReportContainers is the vertical section of a report target: one row per
-// recommended container with its current request, history and confidence
-// (clamped to [0, 1]). Missing values stay nil.
-func ReportContainers(recs []rv.ContainerRecommendation, requests map[string]rv.Amounts) []report.Container {
+// recommended container with its current request, last usage, history and
+// confidence (clamped to [0, 1]). Missing values stay nil.
+func ReportContainers(recs []rv.ContainerRecommendation, requests, usage map[string]rv.Amounts) []report.Container {
 	out := make([]report.Container, 0, len(recs))
 	for _, r := range recs {
 		c := report.Container{Name: r.Name, History: report.Duration(r.History), Confidence: min(max(r.Confidence, 0), 1)}
@@ -86,17 +86,23 @@ func ReportContainers(recs []rv.ContainerRecommendation, requests map[string]rv.
 		if r.Memory != nil {
 			c.Target.MemoryBytes, c.LowerBound.MemoryBytes, c.UpperBound.MemoryBytes = ptr(r.Memory.Target), ptr(r.Memory.Lower), ptr(r.Memory.Upper)
 		}
-		if req, ok := requests[r.Name]; ok {
-			if req.CPUMillis > 0 {
-				c.Request.CPUMilli = ptr(req.CPUMillis)
-			}
-			if req.MemoryBytes > 0 {
-				c.Request.MemoryBytes = ptr(req.MemoryBytes)
-			}
-		}
+		c.Request = resources(requests[r.Name])
+		c.Usage = resources(usage[r.Name])
 		out = append(out, c)
 	}
 	return out
+}
+
+// resources are a's positive amounts; zero is "not set", so nil.
+func resources(a rv.Amounts) report.Resources {
+	var r report.Resources
+	if a.CPUMillis > 0 {
+		r.CPUMilli = ptr(a.CPUMillis)
+	}
+	if a.MemoryBytes > 0 {
+		r.MemoryBytes = ptr(a.MemoryBytes)
+	}
+	return r
 }
 
 func ptr(v int64) *int64 { return &v }

@@ -66,12 +66,14 @@ func TestReportContainers(t *testing.T) {
 			History: 36 * time.Hour, Confidence: 1.5},
 		{Name: "sidecar", CPU: &rv.Bounds{Target: 25, Lower: 25, Upper: 30}, History: time.Hour, Confidence: 0.04},
 	}
-	got := ReportContainers(recs, map[string]rv.Amounts{"app": {CPUMillis: 100}})
+	got := ReportContainers(recs, map[string]rv.Amounts{"app": {CPUMillis: 100}},
+		map[string]rv.Amounts{"app": {CPUMillis: 420, MemoryBytes: 300}, "gone": {CPUMillis: 1}})
 	want := []report.Container{
 		{Name: "app", Target: report.Resources{CPUMilli: p(500), MemoryBytes: p(512)},
 			LowerBound: report.Resources{CPUMilli: p(400), MemoryBytes: p(400)},
 			UpperBound: report.Resources{CPUMilli: p(700), MemoryBytes: p(800)},
-			Request:    report.Resources{CPUMilli: p(100)}, History: report.Duration(36 * time.Hour), Confidence: 1},
+			Request:    report.Resources{CPUMilli: p(100)}, Usage: report.Resources{CPUMilli: p(420), MemoryBytes: p(300)},
+			History: report.Duration(36 * time.Hour), Confidence: 1},
 		{Name: "sidecar", Target: report.Resources{CPUMilli: p(25)}, LowerBound: report.Resources{CPUMilli: p(25)},
 			UpperBound: report.Resources{CPUMilli: p(30)}, History: report.Duration(time.Hour), Confidence: 0.04},
 	}

@@ -208,13 +208,16 @@ func (c *Container) addMemory(ts, bytes int64, oom bool) {
 	}
 }
 
+// MaxAmount caps every amount (the VPA's MaxResourceAmount): a bound at
+// MaxAmount means "no bound", e.g. the upper bound with no history.
+const MaxAmount = 1e14
+
 // amount converts a float to a resource amount like the VPA's
-// resourceAmountFromFloat: truncated, clamped to [0, 1e14].
+// resourceAmountFromFloat: truncated, clamped to [0, MaxAmount].
 func amount(v float64) int64 {
-	const maxAmount = 1e14
 	switch {
-	case v > maxAmount:
-		return maxAmount
+	case v > MaxAmount:
+		return MaxAmount
 	case v > 0:
 		return int64(v)
 	default: // negative or NaN
