@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 	"math"
 	"testing"
 	"time"
@@ -37,4 +38,53 @@ func BenchmarkRunPerSecondTrace(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWorld measures the event-driven world against the per-second
+// reference, in one run, on the peer runs of the 7-day World Cup trace
+// (1-minute rows, 40,316 syncs) and the 3-day NASA trace (1-second rows,
+// 17,279 syncs) with the production-style behavior spec: "hpa" decides with
+// horizontal.Decide at every sync (the whole run), "world" replays the
+// sizes that run decided, so that it measures the world alone. cpu-ns/op is
+// the process CPU time per op (wall time on a shared machine mostly
+// measures the other work).
+func BenchmarkWorld(b *testing.B) {
+	for _, trace := range []string{"worldcup98-cores", "nasa-cores"} {
+		w := peerWorld(b, trace, "hpa-behavior")
+		res, err := Run(w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, rule := range []string{"hpa", "world"} {
+			for _, impl := range []struct {
+				name string
+				run  func(World) (Result, error)
+			}{{"per-second", runPerSecond}, {"event", Run}} {
+				b.Run(trace+"/"+rule+"/"+impl.name, func(b *testing.B) {
+					b.ReportAllocs()
+					cpu0, ok := processCPU()
+					for b.Loop() {
+						if rule == "world" {
+							w.Decider = replay(res.Syncs)
+						}
+						if _, err := impl.run(w); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if cpu1, _ := processCPU(); ok {
+						b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+					}
+				})
+			}
+		}
+	}
+}
+
+// replay decides the sizes of recorded syncs, in order.
+func replay(rows []SyncRow) Decider {
+	i := 0
+	return DeciderFunc(func(o horizontal.Observation, _ *horizontal.History) horizontal.Decision {
+		i++
+		return horizontal.Decision{Replicas: rows[i-1].Desired}
+	})
 }

@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -9,14 +10,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// recorder wraps the HPA rule and keeps every observation it was given.
+// recorder wraps a rule and keeps a copy of every observation it was given
+// (the world reuses the observation's slices and maps).
 type recorder struct {
 	next Decider
 	seen []horizontal.Observation
 }
 
 func (r *recorder) Decide(o horizontal.Observation, h *horizontal.History) horizontal.Decision {
-	r.seen = append(r.seen, o)
+	c := o
+	c.Pods = append([]horizontal.Pod(nil), o.Pods...)
+	c.Metrics = nil
+	for _, mv := range o.Metrics {
+		mv.PodValues = maps.Clone(mv.PodValues)
+		c.Metrics = append(c.Metrics, mv)
+	}
+	r.seen = append(r.seen, c)
 	return r.next.Decide(o, h)
 }
 

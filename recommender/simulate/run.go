@@ -3,26 +3,36 @@ package simulate
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
-// reading is one cumulative CPU counter value of a pod (core-seconds).
-type reading struct {
-	at  time.Duration
-	cum float64
-}
+// The world of simulation-model.md changes only at events: syncs, scrapes,
+// the ticks at which pods are created or deleted (the first tick after a
+// sync that changed spec.replicas) and the ticks at which pods turn Ready.
+// Between two events the pods are fixed and only the demand changes, at
+// trace rows; every quantity is an integral over such intervals. Run
+// therefore jumps from event to event. A pod's Running and Ready ticks are
+// known when it is created (the first tick at or after creation + Pending,
+// + Startup), and pods are created in time order with the same delays and
+// deleted newest first, so the Running pods and the Ready pods are always
+// prefixes of the pod list.
+//
+// Metrics: every Ready pod uses demand/Ready cores, so one accumulator, the
+// per-Ready-pod usage since the last scrape, serves all pods. At a scrape it
+// becomes the last window's usage; a pod that turned Ready inside that
+// window used the part after it (the accumulator's value at its Ready tick
+// is kept). A pod's metric is its usage in the last window over the
+// resolution, once it was Running at the scrape before the last one (two
+// readings), as metrics-server serves it.
 
+// pod is one pod of the world; times are offsets from t = 0.
 type pod struct {
-	name           string
-	created        time.Duration
-	running, ready bool
-	runningAt      time.Duration // tick at which it became Running
-	readyAt        time.Duration // tick at which it became Ready
-	cum            float64       // core-seconds used so far
-	prev, last     reading
-	readings       int
+	name                        string
+	created, runningAt, readyAt time.Duration
+	accAtReady                  float64 // the window accumulator at readyAt
 }
 
 // world is the mutable state of one run.
@@ -30,14 +40,30 @@ type world struct {
 	w        World
 	end      time.Duration
 	replicas int32 // spec.replicas: the last decision
-	pods     []*pod
+	pods     []pod // in creation order
+	ready    int   // pods[:ready] are Ready
+	running  int   // pods[:running] were Running at the last sync
 	seq      int
 	row      int // trace row in force at the last integrated time
-	segBuf   []segment
-	hist     horizontal.History
-	totals   Totals
-	podSecs  float64
-	rows     []SyncRow
+	// adjustAt is the tick at which pods are next created or deleted; < 0
+	// when the pods match spec.replicas.
+	adjustAt time.Duration
+	// Scrapes: the next one, the last one and how many were taken.
+	nextScrape, lastScrape time.Duration
+	// acc is the core-seconds one Ready pod used since the last scrape;
+	// window is the same over the last complete scrape interval.
+	acc, window float64
+	hist        horizontal.History
+	totals      Totals
+	acct        accounts
+	rows        []SyncRow
+	// The observation, kept up to date from sync to sync: obs.Pods[i] is
+	// pods[i] as seen at the last sync, samples the metrics of the last
+	// scrape.
+	epoch      time.Time
+	obs        horizontal.Observation
+	samples    map[string]horizontal.Sample
+	containers []horizontal.Container
 }
 
 // Run simulates w from t = 0 to its end and returns one row per sync and the
@@ -51,19 +77,35 @@ func Run(w World) (Result, error) {
 		w.Decider = HPA(w.Spec, w.Options)
 	}
 	s := newWorld(w)
-	cur := time.Duration(0)
-	nextTick, nextSync := tickOffset, w.SyncPeriod
+	cur, nextSync := time.Duration(0), w.SyncPeriod
 	for {
-		next := min(nextTick, nextSync)
+		next := min(nextSync, s.nextScrape, s.end)
+		if s.adjustAt >= 0 {
+			next = min(next, s.adjustAt)
+		}
+		if s.ready < len(s.pods) {
+			next = min(next, s.pods[s.ready].readyAt)
+		}
 		if next >= s.end {
 			break
 		}
 		s.integrate(cur, next)
 		cur = next
-		if next == nextTick {
-			s.tick(next)
-			nextTick += tick
-		} else {
+		// Ticks (k + 0.5 s) never coincide with syncs (whole seconds); a
+		// tick creates and deletes pods, then turns pods Ready, then scrapes.
+		if next == s.adjustAt {
+			s.adjust(next)
+		}
+		for s.ready < len(s.pods) && s.pods[s.ready].readyAt <= next {
+			s.pods[s.ready].accAtReady = s.acc
+			hp := &s.obs.Pods[s.ready]
+			hp.Ready, hp.ReadyTransition = true, s.epoch.Add(s.pods[s.ready].readyAt)
+			s.ready++
+		}
+		if next == s.nextScrape {
+			s.scrape(next)
+		}
+		if next == nextSync {
 			if err := s.sync(next); err != nil {
 				return Result{}, err
 			}
@@ -80,153 +122,139 @@ func newWorld(w World) *world {
 	if end == 0 {
 		end = w.Trace[len(w.Trace)-1].T + time.Second
 	}
-	s := &world{w: w, end: end, replicas: w.Spec.MinReplicas}
+	s := &world{
+		w: w, end: end, replicas: w.Spec.MinReplicas, adjustAt: -1, epoch: Epoch(),
+		nextScrape: tickOffset + w.Phase,
+		rows:       make([]SyncRow, 0, int(end/w.SyncPeriod)),
+		samples:    map[string]horizontal.Sample{},
+		containers: []horizontal.Container{{Name: containerName, Requests: map[string]int64{"cpu": w.Request}}},
+	}
+	s.obs.Metrics = make([]horizontal.MetricValues, len(w.Spec.Metrics))
+	for i := range s.obs.Metrics {
+		s.obs.Metrics[i].PodValues = s.samples
+	}
 	// The initial pods were created and Ready long before t = 0 and were
 	// last scraped one resolution before the first scrape, using the first
 	// row's demand since then.
-	firstScrape := tickOffset + w.Phase
-	before := (-(firstScrape - w.Resolution)).Seconds() * w.Trace[0].Demand / float64(w.Spec.MinReplicas)
 	for range w.Spec.MinReplicas {
-		p := s.newPod(-initialAge)
-		p.running, p.ready, p.runningAt, p.readyAt = true, true, -initialAge, -initialAge
-		p.last = reading{at: firstScrape - w.Resolution, cum: -before}
-		p.readings = 1
+		s.newPod(-initialAge)
 	}
+	s.ready, s.running = len(s.pods), len(s.pods)
+	s.acc = (-(s.nextScrape - w.Resolution)).Seconds() * w.Trace[0].Demand / float64(w.Spec.MinReplicas)
 	return s
 }
 
-func (s *world) newPod(at time.Duration) *pod {
-	s.seq++
-	p := &pod{name: fmt.Sprintf("pod-%d", s.seq), created: at}
-	s.pods = append(s.pods, p)
-	return p
+// firstTickFrom is the first tick (k + 0.5 s) at or after t.
+func firstTickFrom(t time.Duration) time.Duration {
+	if t <= tickOffset {
+		return tickOffset
+	}
+	k := (t - tickOffset + tick - 1) / tick
+	return k*tick + tickOffset
 }
 
-// tick advances the world at t = k + 0.5 s: create or delete pods to match
-// spec.replicas (newest deleted first), move pods to Running and Ready, and
-// scrape when a scrape is due.
-func (s *world) tick(t time.Duration) {
+func (s *world) newPod(at time.Duration) {
+	s.seq++
+	p := pod{name: "pod-" + strconv.Itoa(s.seq), created: at, runningAt: at, readyAt: at}
+	hp := horizontal.Pod{Name: p.name, Phase: horizontal.PodPending, HasReadyCondition: true,
+		ReadyTransition: s.epoch.Add(at), Containers: s.containers}
+	if at >= 0 {
+		p.runningAt, p.readyAt = firstTickFrom(at+s.w.Pending), firstTickFrom(at+s.w.Startup)
+	} else { // an initial pod
+		hp.Phase, hp.Ready, hp.StartTime = horizontal.PodRunning, true, hp.ReadyTransition
+	}
+	s.pods = append(s.pods, p)
+	s.obs.Pods = append(s.obs.Pods, hp)
+}
+
+// adjust creates missing pods and deletes surplus pods, newest first.
+func (s *world) adjust(t time.Duration) {
 	for int32(len(s.pods)) < s.replicas {
 		s.newPod(t)
 	}
 	if n := int(s.replicas); len(s.pods) > n {
-		s.pods = s.pods[:n]
-	}
-	for _, p := range s.pods {
-		if !p.running && t >= p.created+s.w.Pending {
-			p.running, p.runningAt = true, t
+		for _, p := range s.pods[n:] {
+			delete(s.samples, p.name)
 		}
-		if !p.ready && t >= p.created+s.w.Startup {
-			p.ready, p.readyAt = true, t
-		}
+		s.pods, s.obs.Pods = s.pods[:n], s.obs.Pods[:n]
+		s.ready, s.running = min(s.ready, n), min(s.running, n)
 	}
 	s.totals.MaxPods = max(s.totals.MaxPods, len(s.pods))
-	firstScrape := tickOffset + s.w.Phase
-	if t >= firstScrape && (t-firstScrape)%s.w.Resolution == 0 {
-		for _, p := range s.pods {
-			if p.running {
-				p.prev, p.last = p.last, reading{at: t, cum: p.cum}
-				p.readings++
-			}
-		}
-	}
-}
-
-func (s *world) readyCount() int {
-	n := 0
-	for _, p := range s.pods {
-		if p.ready {
-			n++
-		}
-	}
-	return n
+	s.adjustAt = -1
 }
 
 // integrate accounts [a, b), during which the pods do not change; the demand
-// may change at trace rows inside it.
+// may change at trace rows inside it. Before the first row the demand is the
+// first row's. Calls come in time order, so a cursor (s.row, the row in
+// force at the last a) keeps a run linear in the trace length.
 func (s *world) integrate(a, b time.Duration) {
 	if b <= a {
 		return
 	}
-	ready := s.readyCount()
-	capacity := float64(ready) * float64(s.w.Request) / 1000
-	var demandSecs float64
-	for _, seg := range s.segments(a, b) {
-		secs := seg.dur.Seconds()
-		demandSecs += seg.demand * secs
-		if seg.demand > capacity {
-			s.totals.UnderProvisionedSeconds += secs
-		}
-	}
-	secs := (b - a).Seconds()
-	s.totals.DemandCoreSeconds += demandSecs
-	s.totals.CoreSeconds += float64(len(s.pods)) * float64(s.w.Request) / 1000 * secs
-	s.podSecs += float64(len(s.pods)) * secs
-	if ready == 0 {
-		return
-	}
-	for _, p := range s.pods {
-		if p.ready {
-			p.cum += demandSecs / float64(ready)
-		}
-	}
-}
-
-type segment struct {
-	dur    time.Duration
-	demand float64
-}
-
-// segments splits [a, b) at trace rows; before the first row the demand is
-// the first row's. Calls come in time order, so a cursor (s.row, the row in
-// force at the last a) keeps this linear in the trace length over a run.
-func (s *world) segments(a, b time.Duration) []segment {
+	capacity := float64(s.ready) * float64(s.w.Request) / 1000
 	tr := s.w.Trace
 	for s.row+1 < len(tr) && tr[s.row+1].T <= a {
 		s.row++
 	}
-	out := s.segBuf[:0]
-	for i := s.row; i < len(tr); i++ {
-		lo := max(tr[i].T, a)
-		if i == s.row {
-			lo = a
-		}
-		if lo >= b {
-			break
-		}
+	var demandSecs float64
+	for i, lo := s.row, a; i < len(tr) && lo < b; i++ {
 		hi := b
 		if i+1 < len(tr) {
 			hi = min(b, tr[i+1].T)
 		}
-		if hi > lo {
-			out = append(out, segment{dur: hi - lo, demand: tr[i].Demand})
+		if hi <= lo {
+			continue
 		}
+		demandSecs += tr[i].Demand * (hi - lo).Seconds()
+		s.acct.addDemand(tr, i, hi-lo, tr[i].Demand > capacity)
+		lo = hi
 	}
-	s.segBuf = out
-	return out
+	s.acct.addPods(len(s.pods), b-a)
+	if s.ready > 0 {
+		s.acc += demandSecs / float64(s.ready)
+	}
+}
+
+// scrape takes the metrics at tick t: the last window's usage of every pod
+// that was Running at the scrape before (two readings), over the
+// resolution.
+func (s *world) scrape(t time.Duration) {
+	s.window, s.acc = s.acc, 0
+	s.lastScrape, s.nextScrape = t, t+s.w.Resolution
+	prev := t - s.w.Resolution
+	res := s.w.Resolution.Seconds()
+	at := s.epoch.Add(t)
+	for i := range s.pods {
+		p := &s.pods[i]
+		if p.runningAt > prev {
+			break // the Running pods are a prefix
+		}
+		var used float64
+		switch {
+		case p.readyAt <= prev:
+			used = s.window
+		case p.readyAt <= t:
+			used = s.window - p.accAtReady
+		}
+		s.samples[p.name] = horizontal.Sample{Value: milliCeil(used / res), Timestamp: at, Window: s.w.Resolution}
+	}
 }
 
 // sync is one reconcile of the autoscaler at t.
 func (s *world) sync(t time.Duration) error {
-	now := Epoch().Add(t)
+	now := s.epoch.Add(t)
 	current := s.replicas
-	o := horizontal.Observation{Now: now, CurrentReplicas: current, StatusReplicas: int32(len(s.pods))}
-	samples := map[string]horizontal.Sample{}
-	for _, p := range s.pods {
-		o.Pods = append(o.Pods, s.observe(p, now))
-		if p.readings >= 2 {
-			win := p.last.at - p.prev.at
-			cores := (p.last.cum - p.prev.cum) / win.Seconds()
-			samples[p.name] = horizontal.Sample{
-				Value:     milliCeil(cores),
-				Timestamp: Epoch().Add(p.last.at), Window: win,
-			}
+	for s.running < len(s.pods) && s.pods[s.running].runningAt <= t {
+		hp := &s.obs.Pods[s.running]
+		hp.Phase, hp.StartTime = horizontal.PodRunning, s.epoch.Add(s.pods[s.running].runningAt)
+		if !hp.Ready {
+			hp.ReadyTransition = hp.StartTime
 		}
+		s.running++
 	}
-	for range s.w.Spec.Metrics {
-		o.Metrics = append(o.Metrics, horizontal.MetricValues{PodValues: samples})
-	}
-	d := s.w.Decider.Decide(o, &s.hist)
+	o := &s.obs
+	o.Now, o.CurrentReplicas, o.StatusReplicas = now, current, int32(len(s.pods))
+	d := s.w.Decider.Decide(*o, &s.hist)
 	if d.Replicas < 0 || d.Replicas > maxPods {
 		return fmt.Errorf("sync at %vs: the decider wants %d replicas, outside [0, %d]", t.Seconds(), d.Replicas, maxPods)
 	}
@@ -240,47 +268,16 @@ func (s *world) sync(t time.Duration) error {
 		}
 		s.replicas = d.Replicas
 	}
-	row := SyncRow{T: t, Current: current, Desired: d.Replicas, Pods: len(s.pods), Ready: s.readyCount(), Reason: d.Reason}
+	if int32(len(s.pods)) != s.replicas {
+		s.adjustAt = firstTickFrom(t + time.Nanosecond)
+	}
+	row := SyncRow{T: t, Current: current, Desired: d.Replicas, Pods: len(s.pods), Ready: s.ready, Reason: d.Reason}
 	if ms := d.Proposal.Metrics; len(ms) > 0 && ms[0].Err == nil {
 		row.Utilization = ms[0].Utilization
 	}
 	s.rows = append(s.rows, row)
 	s.totals.Syncs++
 	return nil
-}
-
-func (s *world) observe(p *pod, now time.Time) horizontal.Pod {
-	hp := horizontal.Pod{
-		Name: p.name, Phase: horizontal.PodPending, HasReadyCondition: true, Ready: p.ready,
-		Containers: []horizontal.Container{{Name: containerName, Requests: map[string]int64{"cpu": s.w.Request}}},
-	}
-	if p.running {
-		hp.Phase = horizontal.PodRunning
-		hp.StartTime = Epoch().Add(p.runningAt)
-		hp.ReadyTransition = hp.StartTime
-	} else {
-		hp.ReadyTransition = Epoch().Add(p.created)
-	}
-	if p.ready {
-		hp.ReadyTransition = Epoch().Add(p.readyAt)
-	}
-	return hp
-}
-
-func (s *world) finish() {
-	// The sums are exact up to float noise: report them to the micro unit.
-	for _, v := range []*float64{&s.totals.CoreSeconds, &s.totals.UnderProvisionedSeconds, &s.totals.DemandCoreSeconds} {
-		*v = math.Round(*v*1e6) / 1e6
-	}
-	secs := s.end.Seconds()
-	s.totals.Seconds = secs
-	if secs > 0 {
-		s.totals.AveragePods = s.podSecs / secs
-	}
-	if s.totals.CoreSeconds > 0 {
-		s.totals.DemandOverRequested = s.totals.DemandCoreSeconds / s.totals.CoreSeconds
-	}
-	s.totals.MaxPods = max(s.totals.MaxPods, int(s.w.Spec.MinReplicas))
 }
 
 // milliCeil is what the HPA reads of a CPU usage metrics-server serves:
@@ -293,4 +290,9 @@ func milliCeil(cores float64) int64 {
 		milli++
 	}
 	return milli
+}
+
+func (s *world) finish() {
+	s.acct.fill(&s.totals, s.w.Trace, s.end.Seconds(), s.w.Request)
+	s.totals.MaxPods = max(s.totals.MaxPods, int(s.w.Spec.MinReplicas))
 }

@@ -57,9 +57,10 @@ type World struct {
 // the sync times only, in time order, with what the autoscaler reads then
 // (o: the pods and their metric samples, o.Now = Epoch() + the sync time;
 // nothing of the future) and the target's history h, which the world
-// updates with h.RecordScale after every change. A Decider may keep state
-// of its own across calls (and across the plays of a repeated trace). It
-// decides for the world's Spec; its Replicas must be in [0, 10000].
+// updates with h.RecordScale after every change. The world keeps o's
+// slices and maps for the next syncs: do not modify them, copy what you keep. A Decider may keep
+// state of its own across calls (and across the plays of a repeated trace).
+// It decides for the world's Spec; its Replicas must be in [0, 10000].
 type Decider interface {
 	Decide(o horizontal.Observation, h *horizontal.History) horizontal.Decision
 }

@@ -120,18 +120,19 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestRunScaleDownRemovesNewestFirst: 1 -> 3 pods at 15 s, 3 -> 2 at 45 s
+// deletes the pod created last.
 func TestRunScaleDownRemovesNewestFirst(t *testing.T) {
 	w := DefaultWorld()
-	w.Spec, w.Trace, w.Request = cpuSpec(1, 10, 50), []Point{{0, 1.5}, {100 * time.Second, 0.1}, {300 * time.Second, 0.1}}, 1000
-	w.Options.DownscaleStabilization = 30 * time.Second
-	s := newWorld(w)
-	s.replicas = 3
-	s.tick(500 * time.Millisecond)
-	s.replicas = 2
-	s.tick(1500 * time.Millisecond)
+	w.Spec, w.Trace, w.Duration = cpuSpec(1, 10, 50), []Point{{0, 1}}, 61*time.Second
+	rec := &recorder{next: &fixed{sizes: map[int]int32{1: 3, 3: 2}}}
+	w.Decider = rec
+	if _, err := Run(w); err != nil {
+		t.Fatal(err)
+	}
 	var names []string
-	for _, p := range s.pods {
-		names = append(names, p.name)
+	for _, p := range rec.seen[3].Pods { // at 60 s
+		names = append(names, p.Name)
 	}
 	if diff := cmp.Diff([]string{"pod-1", "pod-2"}, names); diff != "" {
 		t.Errorf("pods after scale-down (-want +got):\n%s", diff)
@@ -201,45 +202,48 @@ func TestParseTrace(t *testing.T) {
 }
 
 // TestPodLifecycle follows one new pod with a 10 s Pending time and a 30 s
-// startup: created at the 0.5 s tick, Running at 10.5 s, Ready at 30.5 s,
-// first scraped at 15.5 s, in the metrics from its second scrape (30.5 s).
+// startup through the observations of a 1 s sync period: created at the
+// 1.5 s tick, Running at 11.5 s, Ready at 31.5 s, first scraped at 15.5 s,
+// in the metrics from its second scrape (30.5 s), at 0 usage until Ready.
 func TestPodLifecycle(t *testing.T) {
 	w := DefaultWorld()
-	w.Spec, w.Trace, w.Pending = cpuSpec(1, 5, 50), []Point{{0, 1}}, 10*time.Second
-	s := newWorld(w)
-	s.replicas = 2
-	type state struct {
-		Phase     horizontal.PodPhase
-		Ready     bool
-		Start     time.Duration // StartTime - Epoch; -1 when unset
-		ReadyAt   time.Duration // ReadyTransition - Epoch
-		Readings  int
-		HasSample bool
+	w.Spec, w.Trace, w.Pending, w.SyncPeriod = cpuSpec(1, 5, 50), []Point{{0, 1}, {32 * time.Second, 1}}, 10*time.Second, time.Second
+	rec := &recorder{next: &fixed{sizes: map[int]int32{1: 2}}}
+	w.Decider = rec
+	if _, err := Run(w); err != nil {
+		t.Fatal(err)
 	}
-	at := func(t time.Duration) state {
-		p := s.pods[1]
-		o := s.observe(p, Epoch().Add(t))
-		st := state{Phase: o.Phase, Ready: o.Ready, Start: -1, ReadyAt: o.ReadyTransition.Sub(Epoch()), Readings: p.readings}
-		if !o.StartTime.IsZero() {
-			st.Start = o.StartTime.Sub(Epoch())
-		}
-		st.HasSample = p.readings >= 2
-		return st
+	type state struct {
+		Phase   horizontal.PodPhase
+		Ready   bool
+		Start   time.Duration // StartTime - Epoch; -1 when unset
+		ReadyAt time.Duration // ReadyTransition - Epoch
+		Sample  *int64        // milli-cores
 	}
 	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
-	want := map[time.Duration]state{
-		5 * time.Second:  {horizontal.PodPending, false, -1, ms(500), 0, false},
-		12 * time.Second: {horizontal.PodRunning, false, ms(10500), ms(10500), 0, false},
-		20 * time.Second: {horizontal.PodRunning, false, ms(10500), ms(10500), 1, false},
-		31 * time.Second: {horizontal.PodRunning, true, ms(10500), ms(30500), 2, true},
+	zero := int64(0)
+	want := map[int]state{
+		5:  {horizontal.PodPending, false, -1, ms(1500), nil},
+		12: {horizontal.PodRunning, false, ms(11500), ms(11500), nil},
+		20: {horizontal.PodRunning, false, ms(11500), ms(11500), nil},
+		31: {horizontal.PodRunning, false, ms(11500), ms(11500), &zero},
+		32: {horizontal.PodRunning, true, ms(11500), ms(31500), &zero},
 	}
-	got := map[time.Duration]state{}
-	for k := range 31 {
-		tick := time.Duration(k)*time.Second + tickOffset
-		s.tick(tick)
-		if _, ok := want[tick+tickOffset]; ok {
-			got[tick+tickOffset] = at(tick + tickOffset)
+	got := map[int]state{}
+	for _, o := range rec.seen {
+		sec := int(o.Now.Sub(Epoch()) / time.Second)
+		if _, ok := want[sec]; !ok {
+			continue
 		}
+		p := o.Pods[1]
+		st := state{Phase: p.Phase, Ready: p.Ready, Start: -1, ReadyAt: p.ReadyTransition.Sub(Epoch())}
+		if !p.StartTime.IsZero() {
+			st.Start = p.StartTime.Sub(Epoch())
+		}
+		if smp, ok := o.Metrics[0].PodValues[p.Name]; ok {
+			st.Sample = &smp.Value
+		}
+		got[sec] = st
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pod states (-want +got):\n%s", diff)
