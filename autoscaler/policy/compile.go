@@ -25,6 +25,11 @@ type Compiled struct {
 	// Prometheus is nil when the policy has no prometheus section.
 	Prometheus *PrometheusConfig
 	Targets    []CompiledTarget
+	// ShadowHPAs: the HPAs no target covers are shadowed (CompileShadow).
+	ShadowHPAs bool
+	// Defaults are the file's defaults section as written, for compiling
+	// shadow targets the way a target of the file is compiled.
+	Defaults Defaults
 }
 
 // PrometheusConfig is the Prometheus connection with defaults applied.

@@ -87,5 +87,9 @@ type Target struct {
 type Policy struct {
 	Defaults   Defaults    `json:"defaults,omitempty"`
 	Prometheus *Prometheus `json:"prometheus,omitempty"`
-	Targets    []Target    `json:"targets"`
+	// ShadowHPAs makes ebb follow every HorizontalPodAutoscaler of the
+	// namespace whose workload no target names: it computes from the HPA's
+	// own spec (under Defaults) beside the HPA and never acts on it.
+	ShadowHPAs bool     `json:"shadowHPAs,omitempty"`
+	Targets    []Target `json:"targets"`
 }

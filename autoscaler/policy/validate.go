@@ -78,11 +78,11 @@ func (c *checker) required(field, detail string) {
 
 func compile(p *Policy) (*Compiled, []error) {
 	c := &checker{}
-	out := &Compiled{SyncPeriod: durationOr(p.Defaults.SyncPeriod, DefaultSyncPeriod)}
+	out := &Compiled{SyncPeriod: durationOr(p.Defaults.SyncPeriod, DefaultSyncPeriod), ShadowHPAs: p.ShadowHPAs, Defaults: p.Defaults}
 	checkDefaults(c, p.Defaults)
 	out.Prometheus = checkPrometheus(c, p)
-	if len(p.Targets) == 0 {
-		c.required("targets", "must list at least one target")
+	if len(p.Targets) == 0 && !p.ShadowHPAs {
+		c.required("targets", "must list at least one target (or set shadowHPAs: true)")
 	}
 	seen := map[string]int{}
 	for i, t := range p.Targets {

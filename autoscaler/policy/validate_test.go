@@ -41,7 +41,7 @@ targets: []
 				`prometheus.url: invalid value "ftp://prom:9090": scheme must be http or https`,
 				`prometheus.httpConfig: field tls_confg not found in type config.plain`,
 				`prometheus.timeout: invalid value 0s: must be greater than 0`,
-				`targets: must list at least one target`,
+				`targets: must list at least one target (or set shadowHPAs: true)`,
 			},
 		},
 		{

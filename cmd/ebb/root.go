@@ -135,6 +135,7 @@ and its namespace as kubectl does; inside a pod they use its service account.`,
 	root.AddCommand(
 		newRunCmd(streams),
 		newReportCmd(streams),
+		newImportCmd(streams),
 		newSimulateCmd(streams),
 		newValidateCmd(streams),
 		newVersionCmd(streams),
