@@ -37,6 +37,8 @@ func sample() Report {
 						Utilization: Int32(130), Value: Int64(650), Replicas: Int32(9)},
 					{Name: "Pods/http_requests_per_second", TargetType: "AverageValue", Target: 10000,
 						Value: Int64(12500), Replicas: Int32(5)},
+					{Name: "ContainerResource/memory/app", TargetType: "AverageValue", Target: 1000 * (512 << 20),
+						Unit: UnitBytes, Value: Int64(1000 * (300 << 20)), Replicas: Int32(3)},
 				},
 				ShapedBy: []string{"ScaleUpLimit: Pods 4 per 15s"},
 				Vertical: []Container{{
@@ -47,6 +49,13 @@ func sample() Report {
 					Request:    Resources{CPUMilli: Int64(500)},
 					Usage:      Resources{CPUMilli: Int64(310), MemoryBytes: Int64(180 << 20)},
 					History:    Duration(72 * time.Hour), Confidence: 0.75,
+				}, {
+					Name:       "sidecar",
+					Target:     Resources{CPUMilli: Int64(25), MemoryBytes: Int64(123456789)},
+					LowerBound: Resources{CPUMilli: Int64(12), MemoryBytes: Int64(100 << 20)},
+					UpperBound: Resources{CPUMilli: Int64(Unbounded), MemoryBytes: Int64(Unbounded)},
+					Request:    Resources{CPUMilli: Int64(100), MemoryBytes: Int64(2 << 30)},
+					History:    Duration(20 * time.Minute), Confidence: 0.01,
 				}},
 				HPA: &HPA{Name: "web", Desired: Int32(8),
 					Conditions: []Condition{{Reason: "ScaleUpLimit", Message: "the desired replica count is increasing faster than the maximum scale rate"}}},
@@ -198,7 +207,7 @@ func TestCSVShape(t *testing.T) {
 	for _, rec := range records[1:] {
 		kinds = append(kinds, rec[3]+":"+rec[15])
 	}
-	want := []string{"web:metric", "web:metric", "web:container", "queue:metric", "batch:target"}
+	want := []string{"web:metric", "web:metric", "web:metric", "web:container", "web:container", "queue:metric", "batch:target"}
 	if d := cmp.Diff(want, kinds); d != "" {
 		t.Errorf("CSV rows (-want +got):\n%s", d)
 	}
@@ -229,19 +238,32 @@ func TestRenderWriteError(t *testing.T) {
 }
 
 func TestFormatHelpers(t *testing.T) {
+	mem := func(unit Unit, typ string, target, value int64) Metric {
+		return Metric{TargetType: typ, Target: target, Unit: unit, Value: Int64(value)}
+	}
 	for _, tc := range []struct {
 		name, got, want string
 	}{
-		{"whole milli", milli(2000), "2"},
-		{"fractional milli", milli(1500), "1500m"},
-		{"zero milli", milli(0), "0"},
-		{"memory Mi", memory(Int64(256 << 20)), "256Mi"},
-		{"memory Ki", memory(Int64(1536 << 10)), "1536Ki"},
-		{"memory bytes", memory(Int64(1000)), "1000"},
-		{"memory unknown", memory(nil), unknown},
+		{"cpu always millicores", cpu(Int64(2000)), "2000m"},
+		{"cpu unbounded", cpu(Int64(Unbounded)), "∞"},
+		{"cpu unknown", cpu(nil), unknown},
+		{"memory Mi", memory(Int64(256<<20), nil), "256Mi"},
+		{"memory in the row's Mi", memory(Int64(1<<30), Int64(256<<20)), "1024Mi"},
+		{"memory Gi", memory(Int64(3<<29), Int64(1<<30)), "1.5Gi"},
+		{"memory fraction of Mi", memory(Int64(123456789), nil), "117.7Mi"},
+		{"memory below 1Mi", memory(Int64(512<<10), nil), "512Ki"},
+		{"memory unbounded", memory(Int64(Unbounded+1), Int64(1<<20)), "∞"},
+		{"memory unknown", memory(nil, nil), unknown},
 		{"replicas unknown", replicas(nil), unknown},
 		{"replicas zero is shown", replicas(Int32(0)), "0"},
-		{"value target", target(Metric{TargetType: "Value", Target: 500}), "500m"},
+		{"plain value target", target(Metric{TargetType: "Value", Target: 500}), "0.5"},
+		{"plain average", observed(mem(UnitNone, "AverageValue", 10000, 12500)), "12.5"},
+		{"plain average target", target(mem(UnitNone, "AverageValue", 10000, 12500)), "10 (avg)"},
+		{"cpu average", observed(mem(UnitCores, "AverageValue", 500, 650)), "650m"},
+		{"cpu average target", target(mem(UnitCores, "AverageValue", 500, 650)), "500m (avg)"},
+		{"memory value in the target's unit", observed(mem(UnitBytes, "AverageValue", 1000<<30, 1000*(768<<20))), "0.75Gi"},
+		{"memory target", target(mem(UnitBytes, "AverageValue", 1000<<30, 1000*(768<<20))), "1Gi (avg)"},
+		{"utilization", observed(Metric{TargetType: "Utilization", Utilization: Int32(85), Unit: UnitCores}), "85%"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.got != tc.want {

@@ -53,13 +53,21 @@ func metricRow(m Metric) []string {
 	return []string{m.Name, observed(m), target(m), replicas(m.Replicas), dash(m.Error)}
 }
 
-var containerHeader = []string{"CONTAINER", "CPU TARGET", "CPU LOWER", "CPU UPPER", "CPU REQUEST",
-	"MEM TARGET", "MEM LOWER", "MEM UPPER", "MEM REQUEST", "HISTORY", "CONFIDENCE"}
+var containerHeader = []string{"CONTAINER", "CPU TARGET", "CPU LOWER", "CPU UPPER", "CPU REQUEST", "CPU USAGE",
+	"MEM TARGET", "MEM LOWER", "MEM UPPER", "MEM REQUEST", "MEM USAGE", "HISTORY", "CONFIDENCE"}
 
+// containerRow shows CPU in millicores and memory in one unit per row,
+// chosen by the target (the request when there is none); unbounded upper
+// bounds are "∞".
 func containerRow(c Container) []string {
+	ref := c.Target.MemoryBytes
+	if ref == nil {
+		ref = c.Request.MemoryBytes
+	}
 	return []string{c.Name, cpu(c.Target.CPUMilli), cpu(c.LowerBound.CPUMilli), cpu(c.UpperBound.CPUMilli),
-		cpu(c.Request.CPUMilli), memory(c.Target.MemoryBytes), memory(c.LowerBound.MemoryBytes),
-		memory(c.UpperBound.MemoryBytes), memory(c.Request.MemoryBytes), history(c.History), confidence(c.Confidence)}
+		cpu(c.Request.CPUMilli), cpu(c.Usage.CPUMilli), memory(c.Target.MemoryBytes, ref),
+		memory(c.LowerBound.MemoryBytes, ref), memory(c.UpperBound.MemoryBytes, ref), memory(c.Request.MemoryBytes, ref),
+		memory(c.Usage.MemoryBytes, ref), history(c.History), confidence(c.Confidence)}
 }
 
 func dash(s string) string {
