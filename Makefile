@@ -58,6 +58,8 @@ check:
 	  if [ -n "$$deps" ]; then echo "recommender/ must import only the standard library, found:"; echo "$$deps"; exit 1; fi
 	@if grep -rnE --include='*.go' 'time\.(Now|Since|Until)\(' recommender/; then \
 	  echo "recommender/ must not read the clock (time.Now/Since/Until above)"; exit 1; fi
+	@deps=$$($(GO) list -deps ./autoscaler/policy | grep -E '^github\.com/ebb-autoscaler/ebb/autoscaler(/vertical|/checkpoint)?$$|^k8s\.io/client-go/(kubernetes|scale|dynamic|discovery|informers|listers|tools/record)(/|$$)' || true); \
+	  if [ -n "$$deps" ]; then echo "autoscaler/policy must stay a leaf (ebb validate links no actuator or API client), found:"; echo "$$deps"; exit 1; fi
 	@echo "check: ok"
 
 clean:

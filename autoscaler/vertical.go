@@ -9,7 +9,6 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
-	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
@@ -40,7 +39,7 @@ func (l *Loop) reconcileVertical(ctx context.Context, p *pass, t Target, current
 		}
 	}
 	var usage []metricsource.PodUsage
-	if t.Vertical.Mode == vertical.ModeOff {
+	if t.Vertical.Mode == policy.VerticalOff {
 		pods = nil // nothing is computed
 	} else if byPod, err := p.podUsage(ctx); err == nil {
 		names := make([]string, len(pods))

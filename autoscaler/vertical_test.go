@@ -14,7 +14,6 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
-	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
@@ -49,7 +48,7 @@ func TestVerticalHook(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		mode         policy.Mode
-		vertical     vertical.Mode
+		vertical     policy.VerticalMode
 		err          error
 		wantCalls    []string
 		wantBlocking []string
@@ -57,7 +56,7 @@ func TestVerticalHook(t *testing.T) {
 		{name: "apply", mode: policy.ModeApply, wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}},
 		{name: "dry-run", mode: policy.ModeDryRun, wantCalls: []string{"Deployment/web dry 2 pods web-0,web-1 usage web-0,web-1"}},
 		{name: "off is not called", mode: policy.ModeOff, wantBlocking: []string{"ModeOff"}},
-		{name: "vertical off: called without pods or usage", mode: policy.ModeApply, vertical: vertical.ModeOff,
+		{name: "vertical off: called without pods or usage", mode: policy.ModeApply, vertical: policy.VerticalOff,
 			wantCalls: []string{"Deployment/web apply 2 pods  usage "}},
 		{name: "failure is reported", mode: policy.ModeApply, err: errors.New("checkpoint: boom"),
 			wantCalls: []string{"Deployment/web apply 2 pods web-0,web-1 usage web-0,web-1"}, wantBlocking: []string{"VerticalFailed"}},

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 	"github.com/google/go-cmp/cmp"
@@ -45,7 +44,7 @@ func TestLoadExample(t *testing.T) {
 		Queries []string
 		Missing MissingMetrics
 		// Vertical mode and rollout period.
-		Vertical vertical.Mode
+		Vertical VerticalMode
 		Rollout  time.Duration
 	}
 	var got []summary
@@ -65,12 +64,12 @@ func TestLoadExample(t *testing.T) {
 			Metrics:  []string{"Resource/cpu", "Pods/http_requests_per_second"},
 			Queries:  []string{"http_requests_per_second"},
 			Missing:  MissingMetrics{Action: MissingFallback, AfterCycles: 8, FallbackReplicas: 4},
-			Vertical: vertical.ModeRollout, Rollout: 2 * time.Hour},
+			Vertical: VerticalRollout, Rollout: 2 * time.Hour},
 		{Key: "StatefulSet/worker", Mode: ModeDryRun, Min: 1, Max: 10,
 			Metrics: []string{"External/queue_messages"}, Queries: []string{"queue_messages"},
-			Missing: MissingMetrics{Action: MissingHold}, Vertical: vertical.ModeRecommend},
+			Missing: MissingMetrics{Action: MissingHold}, Vertical: VerticalRecommend},
 		{Key: "Deployment/batch", Mode: ModeOff, Min: 1, Max: 3,
-			Metrics: []string{"Resource/cpu"}, Missing: MissingMetrics{Action: MissingHold}, Vertical: vertical.ModeRecommend},
+			Metrics: []string{"Resource/cpu"}, Missing: MissingMetrics{Action: MissingHold}, Vertical: VerticalRecommend},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("compiled targets (-want +got):\n%s", d)
@@ -122,7 +121,7 @@ targets:
 			Missing: MissingMetrics{Action: MissingHold},
 			// No vertical section: recommend, joined with the horizontal
 			// cpu utilization target.
-			Vertical: CompiledVertical{Mode: vertical.ModeRecommend,
+			Vertical: CompiledVertical{Mode: VerticalRecommend,
 				Policy: rv.Policy{HorizontalCPUUtilization: 80}},
 		}},
 	}

@@ -9,19 +9,19 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
 // DefaultVerticalMode is the vertical mode of a target whose policy (and
 // defaults) have no vertical mode: recommendations in metrics, the report
 // and Events, never a change to pods or templates.
-const DefaultVerticalMode = vertical.ModeRecommend
+const DefaultVerticalMode = VerticalRecommend
 
 // CompiledVertical is a target's vertical side in the form
-// autoscaler/vertical's Runner takes.
+// autoscaler/vertical's Runner takes (this package does not import it:
+// policy is a leaf, so `ebb validate` links no actuator).
 type CompiledVertical struct {
-	Mode vertical.Mode
+	Mode VerticalMode
 	// Policy holds the container policies, joined with the target's
 	// horizontal spec (vertical.JointPolicy) so the two sides do not
 	// ratchet.
@@ -35,7 +35,7 @@ type CompiledVertical struct {
 // verticalParts is one vertical section checked, each part with the field
 // it came from ("" when unset), so merged values still name their source.
 type verticalParts struct {
-	mode                  vertical.Mode
+	mode                  VerticalMode
 	modeField             string
 	containers            []rv.ContainerPolicy
 	containersSet         bool
@@ -82,8 +82,8 @@ func checkPeriod(c *checker, field string, d *Duration) time.Duration {
 	return d.Duration
 }
 
-func checkVerticalMode(c *checker, field, s string) vertical.Mode {
-	m, err := vertical.ParseMode(s)
+func checkVerticalMode(c *checker, field, s string) VerticalMode {
+	m, err := ParseVerticalMode(s)
 	switch {
 	case err == nil:
 		return m
@@ -208,11 +208,11 @@ func compileVertical(c *checker, dv verticalParts, t Target, ct CompiledTarget, 
 		m.rollout = tv.rollout
 	}
 	out := CompiledVertical{Mode: m.mode, ResizePods: m.resizePods, ResizePeriod: m.resizePeriod, RolloutPeriod: m.rollout,
-		Policy: vertical.JointPolicy(ct.Spec, rv.Policy{Containers: m.containers})}
+		Policy: rv.JointPolicy(ct.Spec, rv.Policy{Containers: m.containers})}
 	if out.Mode == "" {
 		out.Mode = DefaultVerticalMode
 	}
-	if out.Mode == vertical.ModeRollout && !rolloutKind(t.ScaleTargetRef.APIVersion, t.ScaleTargetRef.Kind) {
+	if out.Mode == VerticalRollout && !rolloutKind(t.ScaleTargetRef.APIVersion, t.ScaleTargetRef.Kind) {
 		c.invalid(m.modeField, `"rollout"`, fmt.Sprintf("rollout patches the pod template of an apps Deployment or StatefulSet, not %s %s",
 			t.ScaleTargetRef.APIVersion, t.ScaleTargetRef.Kind))
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
@@ -23,7 +22,7 @@ targets:
     maxReplicas: 5
     metrics:
     - {type: Resource, resource: {name: memory, target: {type: Utilization, averageUtilization: 60}}}
-`, want: []CompiledVertical{{Mode: vertical.ModeRecommend, Policy: rv.Policy{HorizontalMemoryUtilization: 60}}}},
+`, want: []CompiledVertical{{Mode: VerticalRecommend, Policy: rv.Policy{HorizontalMemoryUtilization: 60}}}},
 		{name: "every field", in: `
 targets:
 - scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
@@ -38,7 +37,7 @@ targets:
     - {containerName: "*", mode: "Off"}
     inPlace: {podsPerPeriod: 2, period: 5m}
     rollout: {period: 30m}
-`, want: []CompiledVertical{{Mode: vertical.ModeInPlace, ResizePods: 2, ResizePeriod: 5 * time.Minute,
+`, want: []CompiledVertical{{Mode: VerticalInPlace, ResizePods: 2, ResizePeriod: 5 * time.Minute,
 			RolloutPeriod: 30 * time.Minute, Policy: rv.Policy{HorizontalCPUUtilization: 80, Containers: []rv.ContainerPolicy{
 				{Name: "app", MinAllowed: rv.Amounts{CPUMillis: 100, MemoryBytes: 128 << 20},
 					MaxAllowed: rv.Amounts{CPUMillis: 2000, MemoryBytes: 1 << 30}, ControlledResources: []rv.Resource{rv.CPU}},
@@ -59,9 +58,9 @@ targets:
   vertical: {mode: "off", rollout: {period: 10m}}
 prometheus: {url: "http://prom:9090"}
 `, want: []CompiledVertical{
-			{Mode: vertical.ModeRollout, RolloutPeriod: 2 * time.Hour,
+			{Mode: VerticalRollout, RolloutPeriod: 2 * time.Hour,
 				Policy: rv.Policy{Containers: []rv.ContainerPolicy{{Name: "*", MaxAllowed: rv.Amounts{MemoryBytes: 2 << 30}}}}},
-			{Mode: vertical.ModeOff, RolloutPeriod: 10 * time.Minute,
+			{Mode: VerticalOff, RolloutPeriod: 10 * time.Minute,
 				Policy: rv.Policy{Containers: []rv.ContainerPolicy{{Name: "*", MaxAllowed: rv.Amounts{MemoryBytes: 2 << 30}}}}},
 		}},
 	} {
@@ -155,6 +154,22 @@ targets:
 			_, err := Parse([]byte(tc.in))
 			if d := cmp.Diff(tc.want, problemStrings(err)); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestParseVerticalMode(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    VerticalMode
+		wantErr bool
+	}{{"", VerticalRecommend, false}, {"in-place", VerticalInPlace, false}, {"rollout", VerticalRollout, false},
+		{"off", VerticalOff, false}, {"InPlace", "", true}} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseVerticalMode(tc.in)
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("ParseVerticalMode(%q) = %q, %v; want %q (error %v)", tc.in, got, err, tc.want, tc.wantErr)
 			}
 		})
 	}

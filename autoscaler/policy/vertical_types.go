@@ -1,6 +1,36 @@
 package policy
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// VerticalMode is what ebb does with a target's container requests.
+type VerticalMode string
+
+// Vertical modes.
+const (
+	// VerticalOff: nothing is computed or surfaced for the target.
+	VerticalOff VerticalMode = "off"
+	// VerticalRecommend (the default): metrics, report and Events only.
+	VerticalRecommend VerticalMode = "recommend"
+	// VerticalInPlace: running pods' requests are changed through pods/resize.
+	VerticalInPlace VerticalMode = "in-place"
+	// VerticalRollout: the workload's pod template requests are patched.
+	VerticalRollout VerticalMode = "rollout"
+)
+
+// ParseVerticalMode reads a mode; "" is VerticalRecommend.
+func ParseVerticalMode(s string) (VerticalMode, error) {
+	switch m := VerticalMode(s); m {
+	case "":
+		return VerticalRecommend, nil
+	case VerticalOff, VerticalRecommend, VerticalInPlace, VerticalRollout:
+		return m, nil
+	}
+	return "", fmt.Errorf("vertical mode %q: want off, recommend, in-place or rollout", s)
+}
 
 // Vertical is a target's (or the defaults') vertical section: what ebb does
 // with the CPU and memory requests of the target's containers. A target's

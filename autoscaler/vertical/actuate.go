@@ -16,34 +16,9 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
-
-// Mode is a target's vertical actuation mode.
-type Mode string
-
-// Actuation modes.
-const (
-	// ModeOff: nothing is computed or surfaced for the target.
-	ModeOff Mode = "off"
-	// ModeRecommend (the default): metrics, report and Events only.
-	ModeRecommend Mode = "recommend"
-	// ModeInPlace: running pods' requests are changed through pods/resize.
-	ModeInPlace Mode = "in-place"
-	// ModeRollout: the workload's pod template requests are patched.
-	ModeRollout Mode = "rollout"
-)
-
-// ParseMode reads a mode; "" is ModeRecommend.
-func ParseMode(s string) (Mode, error) {
-	switch m := Mode(s); m {
-	case "":
-		return ModeRecommend, nil
-	case ModeOff, ModeRecommend, ModeInPlace, ModeRollout:
-		return m, nil
-	}
-	return "", fmt.Errorf("vertical mode %q: want off, recommend, in-place or rollout", s)
-}
 
 // ActuatorOptions configure an Actuator.
 type ActuatorOptions struct {
@@ -164,17 +139,17 @@ type Result struct {
 // changes only when its current request is outside [Lower, Upper]; it is
 // then set to Target (capped at its limit). pods are the target's pods;
 // last is the target's rate-limit memory, updated in place.
-func (a *Actuator) Apply(ctx context.Context, now time.Time, mode Mode, t Target, recs []rv.ContainerRecommendation,
+func (a *Actuator) Apply(ctx context.Context, now time.Time, mode policy.VerticalMode, t Target, recs []rv.ContainerRecommendation,
 	pods []*corev1.Pod, last *Actuations) (Result, error) {
 	switch mode {
-	case ModeOff:
+	case policy.VerticalOff:
 		return Result{}, nil
-	case ModeRecommend, "":
+	case policy.VerticalRecommend, "":
 		a.announce(t, recs, pods)
 		return Result{}, nil
-	case ModeInPlace:
+	case policy.VerticalInPlace:
 		return a.resize(ctx, now, t, recs, pods, last)
-	case ModeRollout:
+	case policy.VerticalRollout:
 		return a.rollout(ctx, now, t, recs, last)
 	}
 	return Result{}, fmt.Errorf("target %s: unknown vertical mode %q", t.Key(), mode)

@@ -16,6 +16,7 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
@@ -105,7 +106,7 @@ func TestInPlaceResize(t *testing.T) {
 			a, r := newActuator(kube, tc.dryRun)
 			target := webTarget
 			target.DryRun = tc.targetDry
-			res, err := a.Apply(t.Context(), t0, ModeInPlace, target, rec(), []*corev1.Pod{tc.pod}, &Actuations{})
+			res, err := a.Apply(t.Context(), t0, policy.VerticalInPlace, target, rec(), []*corev1.Pod{tc.pod}, &Actuations{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +192,7 @@ func TestInPlaceLimits(t *testing.T) {
 			live := tc.pods
 			var last Actuations
 			for _, s := range tc.steps {
-				res, err := a.Apply(t.Context(), t0.Add(s.after), ModeInPlace, target, rec(), live, &last)
+				res, err := a.Apply(t.Context(), t0.Add(s.after), policy.VerticalInPlace, target, rec(), live, &last)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -246,7 +247,7 @@ func TestRollout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fake.NewClientset(tc.deployment)
 			a, r := newActuator(kube, tc.dryRun)
-			res, err := a.Apply(t.Context(), t0, ModeRollout, webTarget, rec(), nil, &Actuations{})
+			res, err := a.Apply(t.Context(), t0, policy.VerticalRollout, webTarget, rec(), nil, &Actuations{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +285,7 @@ func TestRolloutAtMostOncePerPeriod(t *testing.T) {
 		{59 * time.Minute, Result{Held: "RolloutRateLimited"}},
 		{time.Hour, Result{RolledOut: true}},
 	} {
-		res, err := a.Apply(t.Context(), t0.Add(tc.after), ModeRollout, webTarget, rec(), nil, &last)
+		res, err := a.Apply(t.Context(), t0.Add(tc.after), policy.VerticalRollout, webTarget, rec(), nil, &last)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,21 +301,21 @@ func TestRolloutAtMostOncePerPeriod(t *testing.T) {
 func TestPerTargetRateLimits(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		mode   Mode
+		mode   policy.VerticalMode
 		target func(Target) Target
 		steps  []time.Duration
 		want   int // patches
 	}{
-		{name: "rollout period 10m: two rollouts in 10m", mode: ModeRollout,
+		{name: "rollout period 10m: two rollouts in 10m", mode: policy.VerticalRollout,
 			target: func(t Target) Target { t.RolloutPeriod = 10 * time.Minute; return t },
 			steps:  []time.Duration{0, 9 * time.Minute, 10 * time.Minute}, want: 2},
-		{name: "rollout default period 1h: one rollout in 10m", mode: ModeRollout,
+		{name: "rollout default period 1h: one rollout in 10m", mode: policy.VerticalRollout,
 			target: func(t Target) Target { return t },
 			steps:  []time.Duration{0, 9 * time.Minute, 10 * time.Minute}, want: 1},
-		{name: "in-place 2 pods per 5m", mode: ModeInPlace,
+		{name: "in-place 2 pods per 5m", mode: policy.VerticalInPlace,
 			target: func(t Target) Target { t.ResizePods, t.ResizePeriod = 2, 5*time.Minute; return t },
 			steps:  []time.Duration{0, time.Minute}, want: 2},
-		{name: "in-place default 1 pod per minute", mode: ModeInPlace,
+		{name: "in-place default 1 pod per minute", mode: policy.VerticalInPlace,
 			target: func(t Target) Target { return t },
 			steps:  []time.Duration{0, 30 * time.Second}, want: 1},
 	} {
@@ -344,7 +345,7 @@ func TestRolloutUnsupportedKind(t *testing.T) {
 	a, _ := newActuator(fake.NewClientset(), false)
 	target := webTarget
 	target.APIVersion, target.Kind = "argoproj.io/v1alpha1", "Rollout"
-	_, err := a.Apply(t.Context(), t0, ModeRollout, target, rec(), nil, &Actuations{})
+	_, err := a.Apply(t.Context(), t0, policy.VerticalRollout, target, rec(), nil, &Actuations{})
 	if err == nil || !strings.Contains(err.Error(), "not argoproj.io/v1alpha1 Rollout") {
 		t.Errorf("Apply() error = %v, want one naming the unsupported kind", err)
 	}
@@ -352,11 +353,11 @@ func TestRolloutUnsupportedKind(t *testing.T) {
 
 func TestOffAndRecommendNeverPatch(t *testing.T) {
 	for _, tc := range []struct {
-		mode       Mode
+		mode       policy.VerticalMode
 		wantEvents []string
 	}{
-		{ModeOff, nil},
-		{ModeRecommend, []string{"Normal VerticalRecommendation requests outside the recommended bounds (pod web-a): app cpu 100m->500m, memory 256Mi->512Mi"}},
+		{policy.VerticalOff, nil},
+		{policy.VerticalRecommend, []string{"Normal VerticalRecommendation requests outside the recommended bounds (pod web-a): app cpu 100m->500m, memory 256Mi->512Mi"}},
 	} {
 		t.Run(string(tc.mode), func(t *testing.T) {
 			pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
@@ -372,22 +373,6 @@ func TestOffAndRecommendNeverPatch(t *testing.T) {
 			}
 			if d := cmp.Diff(tc.wantEvents, drain(r)); d != "" {
 				t.Errorf("events (-want +got):\n%s", d)
-			}
-		})
-	}
-}
-
-func TestParseMode(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    Mode
-		wantErr bool
-	}{{"", ModeRecommend, false}, {"in-place", ModeInPlace, false}, {"rollout", ModeRollout, false},
-		{"off", ModeOff, false}, {"InPlace", "", true}} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseMode(tc.in)
-			if got != tc.want || (err != nil) != tc.wantErr {
-				t.Errorf("ParseMode(%q) = %q, %v; want %q (error %v)", tc.in, got, err, tc.want, tc.wantErr)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
@@ -29,7 +30,7 @@ func newTestRunner(t *testing.T, kube *fake.Clientset) *Runner {
 
 // pass is one vertical pass of Deployment/web at now: 600m CPU and 700Mi
 // memory used by every pod.
-func pass(ctx context.Context, t *testing.T, r *Runner, now time.Time, mode Mode, pods []*corev1.Pod) {
+func pass(ctx context.Context, t *testing.T, r *Runner, now time.Time, mode policy.VerticalMode, pods []*corev1.Pod) {
 	t.Helper()
 	us := make([]metricsource.PodUsage, len(pods))
 	for i, p := range pods {
@@ -51,7 +52,7 @@ func TestLeadSavesOnlyWhileLeading(t *testing.T) {
 		r := newTestRunner(t, kube)
 		passes := func(n int) {
 			for range n {
-				pass(t.Context(), t, r, time.Now(), ModeRecommend, pods)
+				pass(t.Context(), t, r, time.Now(), policy.VerticalRecommend, pods)
 				time.Sleep(time.Minute)
 				synctest.Wait()
 			}
@@ -103,11 +104,11 @@ func TestFailoverContinuesState(t *testing.T) {
 		termA, endA := context.WithCancel(t.Context())
 		waitA := a.Lead(termA)
 		for range 24*60/5 - 1 { // a day, a pass every 5 minutes; the last at +23h55m
-			pass(termA, t, a, time.Now(), ModeRollout, pods)
+			pass(termA, t, a, time.Now(), policy.VerticalRollout, pods)
 			time.Sleep(5 * time.Minute)
 			synctest.Wait()
 		}
-		pass(termA, t, a, time.Now(), ModeRollout, pods)
+		pass(termA, t, a, time.Now(), policy.VerticalRollout, pods)
 		if n := len(patches(t, kube)); n != 24 {
 			t.Fatalf("A rolled out %d times in a day, want 24 (one per hour)", n)
 		}
@@ -120,7 +121,7 @@ func TestFailoverContinuesState(t *testing.T) {
 		waitA()
 		saved := len(writes(kube))
 		time.Sleep(time.Minute)
-		pass(t.Context(), t, a, time.Now(), ModeRecommend, pods) // A's loop is stopped; even a pass must not write
+		pass(t.Context(), t, a, time.Now(), policy.VerticalRecommend, pods) // A's loop is stopped; even a pass must not write
 		synctest.Wait()
 		if w := writes(kube)[saved:]; len(w) != 0 {
 			t.Errorf("A wrote %v after its term ended", w)
@@ -136,12 +137,12 @@ func TestFailoverContinuesState(t *testing.T) {
 			t.Errorf("B's recommendation after failover (-A's last +B's first):\n%s", d)
 		}
 		time.Sleep(time.Until(lastRollout.Add(time.Hour - time.Second)))
-		pass(termB, t, b, time.Now(), ModeRollout, pods)
+		pass(termB, t, b, time.Now(), policy.VerticalRollout, pods)
 		if n := len(patches(t, kube)); n != 24 {
 			t.Errorf("1s before A's last rollout is an hour old: %d rollouts, want still 24", n)
 		}
 		time.Sleep(time.Second)
-		pass(termB, t, b, time.Now(), ModeRollout, pods)
+		pass(termB, t, b, time.Now(), policy.VerticalRollout, pods)
 		if n := len(patches(t, kube)); n != 25 {
 			t.Errorf("an hour after A's last rollout: %d rollouts, want 25", n)
 		}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/checkpoint"
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
@@ -112,13 +113,13 @@ func (r *Runner) Manager() *Manager { return r.manager }
 // Reconcile runs one pass of the vertical side for target t at now: restore
 // its checkpoint and bootstrap it from Prometheus (both once), observe pods
 // and usage (the namespace's PodUsage list; nil when metrics-server failed),
-// recommend under policy, act per mode, update the metrics, and return the
+// recommend under vp, act per mode, update the metrics, and return the
 // report rows. Mode off forgets the target's metrics and returns nothing.
 // Errors are joined; rows are returned whenever a recommendation exists.
-func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mode, policy rv.Policy,
+func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode policy.VerticalMode, vp rv.Policy,
 	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
 	key := t.Key()
-	if mode == ModeOff {
+	if mode == policy.VerticalOff {
 		r.metrics.Forget(t.Namespace, key)
 		return nil, nil
 	}
@@ -130,7 +131,7 @@ func (r *Runner) Reconcile(ctx context.Context, now time.Time, t Target, mode Mo
 		errs = append(errs, r.bootstrap(ctx, now, t, pods))
 	}
 	errs = append(errs, r.manager.Observe(now, key, pods, usage))
-	recs, err := r.manager.Recommend(now, key, policy)
+	recs, err := r.manager.Recommend(now, key, vp)
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}

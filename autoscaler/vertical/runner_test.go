@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
@@ -30,7 +31,7 @@ func TestRunnerReconcile(t *testing.T) {
 	now := t0.Add(26 * time.Hour)
 	for i := range 3 {
 		at := now.Add(time.Duration(i) * time.Minute)
-		got, err := r.Reconcile(ctx, at, webTarget, ModeRecommend, rv.Policy{}, pods,
+		got, err := r.Reconcile(ctx, at, webTarget, policy.VerticalRecommend, rv.Policy{}, pods,
 			[]metricsource.PodUsage{usage(pods[0].Name, at, 300, 400<<20)})
 		if err != nil {
 			t.Fatalf("pass %d: %v", i, err)
@@ -45,7 +46,7 @@ func TestRunnerReconcile(t *testing.T) {
 	if n := len(o.History.(*fakeRange).calls); n != 2 {
 		t.Errorf("%d Prometheus range queries over 3 passes, want 2 (one bootstrap)", n)
 	}
-	if _, err := r.Reconcile(ctx, now, webTarget, ModeOff, rv.Policy{}, pods, nil); err != nil {
+	if _, err := r.Reconcile(ctx, now, webTarget, policy.VerticalOff, rv.Policy{}, pods, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := testutil.CollectAndCount(reg); n != 0 {
@@ -82,7 +83,7 @@ func TestRunnerRestoresBeforeBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := ss[len(ss)-1].at.Add(time.Minute)
-	got, err := r.Reconcile(ctx, now, webTarget, ModeRecommend, rv.Policy{}, pods, nil)
+	got, err := r.Reconcile(ctx, now, webTarget, policy.VerticalRecommend, rv.Policy{}, pods, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

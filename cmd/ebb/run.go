@@ -307,8 +307,8 @@ func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t
 	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
 	cv := t.Vertical
 	mode := cv.Mode
-	if mode == "" || (v.reportOnly && mode != vertical.ModeOff) {
-		mode = vertical.ModeRecommend
+	if mode == "" || (v.reportOnly && mode != policy.VerticalOff) {
+		mode = policy.VerticalRecommend
 	}
 	vt := vertical.Target{Namespace: t.Namespace, APIVersion: t.Ref.APIVersion, Kind: t.Ref.Kind, Name: t.Ref.Name,
 		Replicas: current, MinReplicas: t.Spec.MinReplicas, DryRun: dryRun,

@@ -9,6 +9,7 @@
 // on a resource's utilization, recommends that resource from absolute per-pod
 // usage at the horizontal target so the two do not ratchet (docs/vertical.md).
 //
-// It is pure: it imports only the standard library and never reads the
-// clock; every function that needs the time takes it as a value.
+// It is pure: it imports only the standard library (and, for the joint
+// rule's input, the equally pure recommender/horizontal) and never reads
+// the clock; every function that needs the time takes it as a value.
 package vertical

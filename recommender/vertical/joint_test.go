@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
-	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 )
 
 func TestJointPolicy(t *testing.T) {
@@ -25,7 +24,7 @@ func TestJointPolicy(t *testing.T) {
 			util(horizontal.ContainerResourceMetric, "cpu", 50), util(horizontal.ResourceMetric, "memory", 80)}, cpu: 50, mem: 80},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := JointPolicy(horizontal.Spec{Metrics: tc.metrics}, rv.Policy{})
+			got := JointPolicy(horizontal.Spec{Metrics: tc.metrics}, Policy{})
 			if got.HorizontalCPUUtilization != tc.cpu || got.HorizontalMemoryUtilization != tc.mem {
 				t.Errorf("JointPolicy() cpu %d memory %d, want %d %d", got.HorizontalCPUUtilization,
 					got.HorizontalMemoryUtilization, tc.cpu, tc.mem)
