@@ -158,9 +158,7 @@ spec:
 func testScopedIdentity(t *testing.T, s *Suite, ns, other string) {
 	ctx := context.Background()
 	env := s.Env
-	if err := env.CreateNamespace(ctx, other); err != nil {
-		t.Fatal(err)
-	}
+	s.extraNamespace(t, other)
 	ow := harness.Workload{Namespace: other, Name: "web", Replicas: 1}
 	if _, err := env.CreateDeployment(ctx, ow); err != nil {
 		t.Fatal(err)

@@ -35,9 +35,7 @@ import (
 func TestDeployManifestsApply(t *testing.T) {
 	const nsKustomize, nsHelm = "deploy-kustomize", "deploy-helm"
 	s := setup(t, nsKustomize)
-	if err := s.Env.CreateNamespace(context.Background(), nsHelm); err != nil {
-		t.Fatal(err)
-	}
+	s.extraNamespace(t, nsHelm)
 	r := newDeployRenders(t, s.RepoRoot)
 	for _, tc := range []struct {
 		name   string

@@ -3,6 +3,61 @@
 // test; each test works in its own namespace and runs ebb as a real process
 // with a namespace-scoped identity (package e2e/harness).
 //
-// Run with `make e2e` (builds ebb, sets EBB_BIN, runs
-// `go test -tags e2e ./e2e/...`).
+// Run with `make e2e` (builds ebb, sets EBB_BIN, runs `go test -tags e2e
+// ./e2e`); `make e2e E2E_RUN='TestMine'` runs only TestMine.
+//
+// # Parallel tests, and the parts that run alone
+//
+// Every test starts with
+//
+//	s := setup(t, "my-ns")
+//
+// which creates the namespace (and waits for its default ServiceAccount),
+// records the test's duration for the summary, deletes the namespace when
+// the test passes, and runs the test in parallel with the others (at most
+// E2E_PARALLEL at a time, default 8). A namespace may be used by one test
+// only (a second claim fails the test); a test needing another namespace
+// asks for it with s.extraNamespace(t, "my-ns-other"). In parallel a test
+// may do anything inside its namespaces: create workloads, drive load,
+// start, SIGKILL and restart its own ebb processes (ebbSetup + startEbb),
+// register its ebb and load app with Prometheus (each registration is its
+// own scrape target, see below). It must not touch what other tests share.
+//
+// A test with a fault — it stops or restarts a shared component
+// (s.Env.Cluster.StopComponent / StartComponent: metrics-server,
+// Prometheus, kube-apiserver, kwok...), runs kube-controller-manager's HPA
+// controller (s.StartHPAController) or otherwise changes something
+// cluster-wide — prepares in parallel like any other and calls
+//
+//	s.exclusive(t)
+//
+// right before the fault: it then waits until every other test has ended
+// its parallel part and no other test runs alone, and runs alone from there
+// to its end. Faults are refused (the cluster's fault guard, with an error
+// saying to call exclusive) from a test not running alone. What runs alone
+// adds to the suite's duration, so keep it short; setupFault(t, ns) is
+// setup + exclusive at once, for a test that is a fault from its first
+// step. While a test waits to run alone, the faults of tests running alone
+// before it may hit what it prepared; start ebb after exclusive when that
+// matters.
+//
+// # Prometheus
+//
+// Prometheus scrapes file_sd targets, one file per registration:
+// harness.Env.StartEbb(o, true) adds ebb o.Name to job "ebb" (target label
+// ebb_namespace, instance = its metrics address) until Terminate, and
+// StartLoadApp adds a load app to job "loadapp" until Close. ebb series
+// that carry no namespace label are told apart by instance.
+//
+// # The HPA controller
+//
+// The cluster's kube-controller-manager runs without the HPA controller, so
+// an HPA object does nothing by default (ebb's HPA-conflict check relies on
+// that). s.StartHPAController(t, cluster.HPAControllerOptions{...}) starts a
+// second kube-controller-manager with only that controller (its own user,
+// e2e-hpa-controller, in audit logs) for the rest of a test running alone.
+// It cannot be limited to namespaces: it is refused unless the test runs
+// alone, HPAs left by tests that ended are deleted before it starts, and an
+// HPA of a test still waiting to run alone fails the test (create HPAs
+// after exclusive).
 package e2e

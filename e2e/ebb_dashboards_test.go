@@ -98,6 +98,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	o.ExtraArgs = []string{"--policy-interval", "1s"}
 	watch := watchReplicas(t, s, ns, "web")
 	ebb := startRegisteredEbb(t, s, o)
+	checks = append(checks, instanceChecks(ebb.MetricsAddr)...)
 	webLoad := s.Env.CPULoad(ctx, ns, web.Selector(), 300) // 150% of request per pod: wants 6, max 4
 	defer webLoad.Stop()
 	dryLoad := s.Env.CPULoad(ctx, ns, dry.Selector(), 300)
@@ -158,17 +159,22 @@ func dashboardChecks(t *testing.T, s *Suite, ns string) []promCheck {
 	for what, f := range scenario {
 		checks = append(checks, promCheck{what: "scenario: " + what, expr: fmt.Sprintf(f, ns)})
 	}
-	// Series without a namespace label (one ebb is scraped at a time).
-	checks = append(checks,
-		promCheck{what: "scenario: ghost no_data", expr: `ebb_source_errors_total{source="prometheus", kind="no_data"} > 0`},
-		promCheck{what: "scenario: reload", expr: `ebb_policy_reloads_total{result="success"} > 0`},
-		promCheck{what: "scenario: leader", expr: `ebb_leader == 1`},
-	)
 	return checks
 }
 
-// startRegisteredEbb runs `ebb run` with o registered as Prometheus' ebb
-// scrape target (2 s scrapes), waits for its /metrics and stops it when the
+// instanceChecks are the scenario series that may carry no namespace label:
+// other tests' ebbs are scraped at the same time, so they are selected by
+// this ebb's instance (its metrics address).
+func instanceChecks(instance string) []promCheck {
+	return []promCheck{
+		{what: "scenario: ghost no_data", expr: fmt.Sprintf(`ebb_source_errors_total{instance=%q, source="prometheus", kind="no_data"} > 0`, instance)},
+		{what: "scenario: reload", expr: fmt.Sprintf(`ebb_policy_reloads_total{instance=%q, result="success"} > 0`, instance)},
+		{what: "scenario: leader", expr: fmt.Sprintf(`ebb_leader{instance=%q} == 1`, instance)},
+	}
+}
+
+// startRegisteredEbb runs `ebb run` with o registered as one of Prometheus'
+// ebb scrape targets (2 s scrapes, instance = its metrics address), waits for its /metrics and stops it when the
 // test ends.
 func startRegisteredEbb(t *testing.T, s *Suite, o harness.EbbOptions) *ebbRun {
 	t.Helper()

@@ -93,6 +93,7 @@ func TestEbbMetricsServerDown(t *testing.T) {
 	ctx := context.Background()
 	w := cpuWorkload(t, s, ns, name, 2)
 	o := ebbSetup(t, s, ns, cpuPolicy("apply", "Deployment", name, 2, 8, 50, ""))
+	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	watch := watchReplicas(t, s, ns, name)
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
@@ -141,6 +142,7 @@ func TestEbbPrometheusDown(t *testing.T) {
 	ctx := context.Background()
 	_, load := requestWorkload(t, s, ns, name, 2, 20)
 	o := ebbSetup(t, s, ns, requestsPolicy(s, "apply", name, 10))
+	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	watch := watchReplicas(t, s, ns, name)
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
@@ -262,6 +264,7 @@ func TestEbbAPIServerRestart(t *testing.T) {
 	ctx := context.Background()
 	w := cpuWorkload(t, s, ns, name, 2)
 	o := ebbSetup(t, s, ns, cpuPolicy("apply", "Deployment", name, 2, 8, 50, ""))
+	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
 	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 2", func(v float64) bool { return v == 2 }, 30*time.Second)

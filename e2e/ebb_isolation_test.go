@@ -29,9 +29,7 @@ func TestEbbIsolation(t *testing.T) {
 	s := setup(t, ns)
 	ctx := context.Background()
 	cpuWorkload(t, s, ns, name, 2)
-	if err := s.Env.CreateNamespace(ctx, other); err != nil {
-		t.Fatal(err)
-	}
+	s.extraNamespace(t, other)
 	if _, err := s.Env.CreateDeployment(ctx, harness.Workload{Namespace: other, Name: name, Replicas: 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -63,26 +63,12 @@ func verticalRows(ctx context.Context, o harness.EbbOptions, kind, name string) 
 // no patch. Then `ebb run` in mode apply with vertical mode rollout patches
 // the Deployment's template to the recommended targets, once (rollout
 // period 1h). minReplicas = maxReplicas keeps the horizontal side still.
-// In-place is not tested here: the API server refuses pods/resize on kwok
-// nodes, whose stock stages leave status.containerStatuses[].resources
-// empty (docs/e2e-cluster.md §9); the unit tests cover its patches.
+// In-place resize needs kwok stages that complete a resize (e2e-cluster.md §9).
 func TestEbbVertical(t *testing.T) {
 	const ns, name = "ebb-vertical", "web"
 	s := setup(t, ns)
 	ctx := context.Background()
-	w := harness.Workload{Namespace: ns, Name: name, Replicas: 2, CPURequest: "10m", MemRequest: "16Mi",
-		CPUUsage: "300m", MemUsage: "400Mi"}
-	if _, err := s.Env.CreateDeployment(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	pods, err := s.Env.WaitReadyPods(ctx, ns, w.Selector(), 2, 60*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	usage, err := s.Env.WaitPodCPU(ctx, ns, w.Selector(), pods, harness.Within(300, 15), 60*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, usage := underRequestedWorkload(t, s, ns, name, 2)
 	minCPU := int64(math.MaxInt64)
 	for _, u := range usage {
 		minCPU = min(minCPU, u)
@@ -138,6 +124,29 @@ func TestEbbVertical(t *testing.T) {
 		t.Errorf("Deployment generation %d after a few more passes, want 2 (one rollout per 1h)", g)
 	}
 	t.Logf("rolled out requests cpu %s memory %s", requests.Cpu(), requests.Memory())
+}
+
+// underRequestedWorkload creates a Deployment of n pods using 300m CPU and
+// 400Mi memory while requesting 10m and 16Mi (far below any lower bound of
+// a recommendation), waits until metrics.k8s.io serves their CPU and
+// returns the CPU it served per pod.
+func underRequestedWorkload(t *testing.T, s *Suite, ns, name string, n int) (harness.Workload, map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
+	w := harness.Workload{Namespace: ns, Name: name, Replicas: int32(n), CPURequest: "10m", MemRequest: "16Mi",
+		CPUUsage: "300m", MemUsage: "400Mi"}
+	if _, err := s.Env.CreateDeployment(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := s.Env.WaitReadyPods(ctx, ns, w.Selector(), n, 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage, err := s.Env.WaitPodCPU(ctx, ns, w.Selector(), pods, harness.Within(300, 15), 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, usage
 }
 
 func deploymentGeneration(t *testing.T, s *Suite, ns, name string) int64 {

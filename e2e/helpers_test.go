@@ -13,10 +13,11 @@ import (
 	"github.com/ebb-autoscaler/ebb/e2e/harness"
 )
 
-// How to add an ebb scenario test (one file per feature, //go:build e2e):
+// How to add an ebb scenario test (one file per feature, //go:build e2e;
+// doc.go says when a test must call s.exclusive(t)):
 //
 //	func TestScaleUpOnCPU(t *testing.T) {
-//		s := setup(t, "cpu-up")                       // fresh namespace, timing recorded
+//		s := setup(t, "cpu-up")                       // parallel, fresh namespace, timing recorded
 //		w := harness.Workload{Namespace: "cpu-up", Name: "web", Replicas: 2, CPURequest: "100m"}
 //		s.Env.CreateDeployment(ctx, w)                 // kwok pods, Running/Ready in < 1 s
 //		s.Env.WaitReadyPods(ctx, ns, w.Selector(), 2, time.Minute)
@@ -28,8 +29,10 @@ import (
 //
 // Request-rate scenarios: app, _ := s.Env.StartLoadApp(); s.Env.RequestLoad(ctx, app, ns, sel, total);
 // the policy's PromQL reads http_requests_total{namespace,pod} from
-// {{PROMETHEUS}}. Faults: s.Env.Cluster.StopComponent("metrics-server") /
-// StartComponent(ctx, "metrics-server"); ebb.Kill() is SIGKILL.
+// {{PROMETHEUS}}. Faults, only after s.exclusive(t) (the test then runs
+// alone): s.Env.Cluster.StopComponent("metrics-server") /
+// StartComponent(ctx, "metrics-server"), s.StartHPAController(t, opts).
+// Killing the test's own ebb (ebb.SIGKILL()) is not a fault: any test may.
 
 // startEbb writes policy (with {{PROMETHEUS}} replaced by the cluster's
 // Prometheus URL) to the run dir, gives namespace ns ebb's ServiceAccount,

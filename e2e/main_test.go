@@ -33,6 +33,7 @@ type Suite struct {
 	EbbBin   string // "" when EBB_BIN is unset: tests needing ebb skip
 
 	removeRunDir bool // set when every test passed: logs are not needed
+	phases       *harness.Phases
 
 	mu      sync.Mutex
 	timings []timing
@@ -65,7 +66,16 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN")}
+	parallel, err := parallelFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	if err := liftGoTestParallel(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN"), phases: harness.NewPhases(parallel)}
 	if v := os.Getenv("EBB_E2E_BUILD_SECONDS"); v != "" {
 		if d, err := time.ParseDuration(v + "s"); err == nil {
 			s.record("build ebb (make build)", d)
@@ -94,12 +104,16 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	s.record("cluster bring-up", time.Since(t0))
+	c.SetFaultGuard(s.phases.Guard)
 	if s.Env, err = harness.NewEnv(c); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	suite = s
 	code := m.Run()
+	par, faults := s.phases.Timings(time.Now())
+	s.record(fmt.Sprintf("parallel phase (E2E_PARALLEL=%d)", parallel), par)
+	s.record("fault phase", faults)
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: failed; component logs kept in %s\n", filepath.Join(s.RunDir, "logs"))
 	} else {
@@ -164,21 +178,6 @@ func stopOnSignalOrTimeout(c *cluster.Cluster) {
 		_ = c.Down()
 		os.Exit(1)
 	}()
-}
-
-// setup returns the suite for a test, records the test's duration for the
-// summary and creates a fresh namespace named after the test.
-func setup(t *testing.T, ns string) *Suite {
-	t.Helper()
-	if suite == nil {
-		t.Fatal("no e2e suite: TestMain did not start a cluster")
-	}
-	t0 := time.Now()
-	t.Cleanup(func() { suite.record(t.Name(), time.Since(t0)) })
-	if err := suite.Env.CreateNamespace(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return suite
 }
 
 // requireEbb skips tests that run ebb when EBB_BIN is unset (go test

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -23,13 +24,22 @@ type Options struct {
 	Nodes               int    // kwok nodes, default 1
 	EnableHPAController bool   // run kcm's HPA controller (off by default: it would fight ebb)
 	NoScheduler         bool   // skip kube-scheduler (pods then need spec.nodeName)
+	NoPrometheus        bool   // skip Prometheus (benchmarks: its kwok scrapes cost CPU)
 	DieWithParent       bool   // components die with the process that started them (tests); false for `ebb-cluster up`
 	Logger              *slog.Logger
+
+	// Large clusters (make bench-cluster); zero values keep the defaults.
+	NodePods         int           // pods capacity of each kwok node (default 110)
+	ControllerQPS    float32       // kube-controller-manager --kube-api-qps (kcm's default 20)
+	ControllerBurst  int           // kube-controller-manager --kube-api-burst (kcm's default 30)
+	MetricResolution time.Duration // metrics-server --metric-resolution (default 10s, at least 10s)
+	AuditPolicy      string        // an audit.k8s.io/v1 Policy (YAML): kube-apiserver logs to AuditLogPath
 }
 
 // DefaultOptions returns options with everything but Dir and BinDir set.
 func DefaultOptions() Options {
-	return Options{PrometheusBin: "/usr/bin/prometheus", Nodes: 1, Logger: slog.Default()}
+	return Options{PrometheusBin: "/usr/bin/prometheus", Nodes: 1, Logger: slog.Default(),
+		NodePods: 110, MetricResolution: 10 * time.Second}
 }
 
 // Validate reports every missing or bad option.
@@ -44,7 +54,7 @@ func (o Options) Validate() error {
 			break
 		}
 	}
-	if _, err := os.Stat(o.PrometheusBin); err != nil {
+	if _, err := os.Stat(o.PrometheusBin); err != nil && !o.NoPrometheus {
 		errs = append(errs, fmt.Errorf("PrometheusBin %q: %w (run `make prometheus`)", o.PrometheusBin, err))
 	}
 	if o.Nodes < 1 || o.Nodes > 20 {
@@ -52,6 +62,15 @@ func (o Options) Validate() error {
 	}
 	if o.Logger == nil {
 		errs = append(errs, errors.New("Logger is nil"))
+	}
+	if o.NodePods < 1 {
+		errs = append(errs, fmt.Errorf("NodePods %d: must be at least 1", o.NodePods))
+	}
+	if o.ControllerQPS < 0 || o.ControllerBurst < 0 {
+		errs = append(errs, fmt.Errorf("ControllerQPS %v, ControllerBurst %d: must not be negative", o.ControllerQPS, o.ControllerBurst))
+	}
+	if o.MetricResolution < 10*time.Second {
+		errs = append(errs, fmt.Errorf("MetricResolution %s: metrics-server needs at least 10s", o.MetricResolution))
 	}
 	return errors.Join(errs...)
 }
@@ -73,6 +92,10 @@ type Cluster struct {
 	opts  Options
 	pki   PKI
 	log   *slog.Logger
+	hpa   HPAControllerOptions // of the last StartHPAController
+
+	mu    sync.Mutex // guards guard, State.Processes, State.Extra and the state file
+	guard func(action string) error
 }
 
 // statePath is the state file of a run directory.
@@ -93,6 +116,8 @@ func Load(dir string) (*Cluster, error) {
 }
 
 func (c *Cluster) saveState() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	data, err := json.MarshalIndent(c.State, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode cluster state: %w", err)
@@ -114,6 +139,10 @@ func (c *Cluster) PrometheusURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d", c.State.Ports.Prometheus)
 }
 
+// AuditLogPath is where kube-apiserver writes audit events when
+// Options.AuditPolicy is set (JSON lines).
+func (c *Cluster) AuditLogPath() string { return filepath.Join(c.Dir, "logs", "audit.log") }
+
 // AdminKubeconfig is the path of the system:masters kubeconfig.
 func (c *Cluster) AdminKubeconfig() string { return c.kubeconfigPath("admin") }
 
@@ -133,14 +162,26 @@ func (c *Cluster) KwokMetricsURL(node string) string {
 	return fmt.Sprintf("https://127.0.0.1:%d/metrics/nodes/%s/metrics/resource", c.State.Ports.Kwok, node)
 }
 
-// SetScrapeTargets replaces the host:port targets Prometheus scrapes for job
-// (JobLoadApp or JobEbb); Prometheus picks the change up within a second.
-func (c *Cluster) SetScrapeTargets(job string, targets []string) error {
-	return writeScrapeTargets(filepath.Join(c.Dir, "prometheus-sd"), job, targets)
+// AddScrapeTarget makes Prometheus scrape addr (host:port) in job
+// (JobLoadApp or JobEbb) under registration id, with extra target labels;
+// each registration is its own file_sd file, so registrations of tests
+// running in parallel do not replace each other. Prometheus picks a change
+// up within about a second. Adding an id again replaces its target.
+func (c *Cluster) AddScrapeTarget(job, id, addr string, labels map[string]string) error {
+	return writeScrapeTarget(c.sdDir(), job, id, addr, labels)
 }
+
+// RemoveScrapeTarget undoes AddScrapeTarget; an unknown id is not an error.
+func (c *Cluster) RemoveScrapeTarget(job, id string) error {
+	return removeScrapeTarget(c.sdDir(), job, id)
+}
+
+func (c *Cluster) sdDir() string { return filepath.Join(c.Dir, "prometheus-sd") }
 
 // Process returns the started process called name (e.g. "metrics-server").
 func (c *Cluster) Process(name string) (*Process, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range c.State.Processes {
 		if p.Name == name {
 			return p, nil
@@ -152,7 +193,9 @@ func (c *Cluster) Process(name string) (*Process, error) {
 // Track records a process started by a user of the cluster (e.g. ebb in the
 // demo) so Down stops it first.
 func (c *Cluster) Track(p *Process) error {
+	c.mu.Lock()
 	c.State.Extra = append(c.State.Extra, p)
+	c.mu.Unlock()
 	return c.saveState()
 }
 
@@ -169,7 +212,9 @@ func (c *Cluster) Down() error {
 		}
 		return 0
 	}
+	c.mu.Lock()
 	procs := append(append([]*Process{}, c.State.Extra...), c.State.Processes...)
+	c.mu.Unlock()
 	for stage := 0; stage <= 2; stage++ {
 		for _, p := range procs {
 			if order(p.Name) == stage {

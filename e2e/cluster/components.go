@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 )
 
 // Ports are the 127.0.0.1 ports of one cluster, picked free at start.
@@ -17,6 +18,7 @@ type Ports struct {
 	Kwok          int `json:"kwok"`
 	MetricsServer int `json:"metricsServer"`
 	Prometheus    int `json:"prometheus"`
+	HPAController int `json:"hpaController,omitempty"` // set by StartHPAController
 }
 
 // freePorts asks the kernel for n distinct free ports on 127.0.0.1. The
@@ -47,7 +49,8 @@ func pickPorts() (Ports, error) {
 	if err != nil {
 		return Ports{}, err
 	}
-	return Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]}, nil
+	return Ports{EtcdClient: p[0], EtcdPeer: p[1], EtcdMetrics: p[2], APIServer: p[3], KCM: p[4],
+		Scheduler: p[5], Kwok: p[6], MetricsServer: p[7], Prometheus: p[8]}, nil
 }
 
 // component is one process to start: its binary and flags.
@@ -71,7 +74,7 @@ func (c *Cluster) etcdComponent() component {
 
 func (c *Cluster) apiserverComponent() component {
 	k := c.pki.Path
-	return component{"kube-apiserver", filepath.Join(c.opts.BinDir, "kube-apiserver"), []string{
+	args := []string{
 		"--etcd-servers", fmt.Sprintf("http://127.0.0.1:%d", c.State.Ports.EtcdClient),
 		"--bind-address", "127.0.0.1", "--secure-port", itoa(c.State.Ports.APIServer),
 		"--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none",
@@ -85,7 +88,12 @@ func (c *Cluster) apiserverComponent() component {
 		"--requestheader-username-headers", "X-Remote-User", "--requestheader-group-headers", "X-Remote-Group",
 		"--requestheader-extra-headers-prefix", "X-Remote-Extra-",
 		"--proxy-client-cert-file", k("front-proxy-client.crt"), "--proxy-client-key-file", k("front-proxy-client.key"),
-	}}
+	}
+	if c.opts.AuditPolicy != "" {
+		args = append(args, "--audit-policy-file", filepath.Join(c.Dir, "audit-policy.yaml"),
+			"--audit-log-path", c.AuditLogPath(), "--audit-log-format", "json", "--audit-log-maxsize", "0")
+	}
+	return component{"kube-apiserver", filepath.Join(c.opts.BinDir, "kube-apiserver"), args}
 }
 
 func (c *Cluster) kcmComponent() component {
@@ -94,7 +102,7 @@ func (c *Cluster) kcmComponent() component {
 	if c.opts.EnableHPAController {
 		controllers = "*"
 	}
-	return component{"kube-controller-manager", filepath.Join(c.opts.BinDir, "kube-controller-manager"), []string{
+	args := []string{
 		"--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
 		"--bind-address", "127.0.0.1", "--secure-port", itoa(c.State.Ports.KCM),
 		"--use-service-account-credentials=true",
@@ -102,7 +110,14 @@ func (c *Cluster) kcmComponent() component {
 		"--cluster-signing-cert-file", k("ca.crt"), "--cluster-signing-key-file", k("ca.key"),
 		"--leader-elect=false", "--horizontal-pod-autoscaler-sync-period", "5s",
 		"--controllers", controllers,
-	}}
+	}
+	if c.opts.ControllerQPS > 0 {
+		args = append(args, "--kube-api-qps", fmt.Sprint(c.opts.ControllerQPS))
+	}
+	if c.opts.ControllerBurst > 0 {
+		args = append(args, "--kube-api-burst", itoa(c.opts.ControllerBurst))
+	}
+	return component{"kube-controller-manager", filepath.Join(c.opts.BinDir, "kube-controller-manager"), args}
 }
 
 func (c *Cluster) schedulerComponent() component {
@@ -132,7 +147,7 @@ func (c *Cluster) metricsServerComponent() component {
 		"--bind-address", "127.0.0.1", "--secure-port", itoa(c.State.Ports.MetricsServer),
 		"--tls-cert-file", k("serving.crt"), "--tls-private-key-file", k("serving.key"),
 		"--kubelet-preferred-address-types", "InternalIP", "--kubelet-use-node-status-port", "--kubelet-insecure-tls",
-		"--metric-resolution", "10s", "--kubelet-request-timeout", "5s",
+		"--metric-resolution", c.metricResolution().String(), "--kubelet-request-timeout", "5s",
 	}}
 }
 
@@ -143,4 +158,12 @@ func (c *Cluster) prometheusComponent() component {
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", c.State.Ports.Prometheus),
 		"--storage.tsdb.retention.time", "2h",
 	}}
+}
+
+// metricResolution is metrics-server's resolution (10s unless set).
+func (c *Cluster) metricResolution() time.Duration {
+	if c.opts.MetricResolution == 0 {
+		return 10 * time.Second
+	}
+	return c.opts.MetricResolution
 }

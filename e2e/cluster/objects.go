@@ -3,8 +3,10 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,9 +43,12 @@ func (c *Cluster) createClusterObjects(ctx context.Context) error {
 		return err
 	}
 	for _, n := range c.State.Nodes {
-		if _, err := kc.CoreV1().Nodes().Create(ctx, kwokNode(n), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if _, err := kc.CoreV1().Nodes().Create(ctx, kwokNode(n, c.opts.NodePods), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create node %s: %w", n, err)
 		}
+	}
+	if err := createHPAControllerRBAC(ctx, kc); err != nil {
+		return err
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "metrics-server", Namespace: "kube-system"},
@@ -67,11 +72,11 @@ func (c *Cluster) createClusterObjects(ctx context.Context) error {
 	return nil
 }
 
-func kwokNode(name string) *corev1.Node {
+func kwokNode(name string, pods int) *corev1.Node {
 	res := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
@@ -151,6 +156,33 @@ func (c *Cluster) PrimeKwok(ctx context.Context) error {
 		if err := c.checkHTTPS(c.State.Ports.Kwok, "/metrics/nodes/"+n+"/metrics/resource")(ctx); err != nil {
 			return fmt.Errorf("prime kwok metrics of %s: %w", n, err)
 		}
+	}
+	return nil
+}
+
+// createHPAControllerRBAC gives HPAControllerUser what the cluster's
+// kube-controller-manager user holds: its ClusterRole, delegated
+// authentication and authorization, and read access to the authentication
+// ConfigMap in kube-system.
+func createHPAControllerRBAC(ctx context.Context, kc kubernetes.Interface) error {
+	subjects := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: HPAControllerUser}}
+	for _, role := range []string{"system:kube-controller-manager", "system:auth-delegator"} {
+		crb := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: HPAControllerUser + ":" + strings.TrimPrefix(role, "system:")},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   subjects,
+		}
+		if _, err := kc.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("bind %s to %s: %w", HPAControllerUser, role, err)
+		}
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: HPAControllerUser + ":authentication-reader", Namespace: "kube-system"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "extension-apiserver-authentication-reader"},
+		Subjects:   subjects,
+	}
+	if _, err := kc.RbacV1().RoleBindings("kube-system").Create(ctx, rb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("bind %s to the authentication reader role: %w", HPAControllerUser, err)
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ func GeneratePKI(dir string) (PKI, error) {
 		{certSpec{file: "admin", cn: "e2e-admin", org: []string{"system:masters"}, client: true}, ca},
 		{certSpec{file: "kube-controller-manager", cn: "system:kube-controller-manager", client: true}, ca},
 		{certSpec{file: "kube-scheduler", cn: "system:kube-scheduler", client: true}, ca},
+		{certSpec{file: "hpa-controller", cn: HPAControllerUser, client: true}, ca},
 		{certSpec{file: "serving", cn: "127.0.0.1", server: true, ips: loop,
 			dns: []string{"localhost", "metrics-server.kube-system.svc"}}, ca},
 		{certSpec{file: "front-proxy-client", cn: "front-proxy-client", client: true}, fp},

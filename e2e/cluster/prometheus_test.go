@@ -36,8 +36,11 @@ func TestPrometheusConfig(t *testing.T) {
 	if d := cmp.Diff(map[string]int{"loadapp": 0, "ebb": 1, "kwok": 2, "metrics-server": 3}, jobs); d != "" {
 		t.Fatalf("jobs (-want +got):\n%s", d)
 	}
-	if la := got.ScrapeConfigs[0]; !la.HonorLabels || la.FileSD[0].Files[0] != filepath.Join(sd, "loadapp.json") {
-		t.Errorf("loadapp job = %+v, want honor_labels and file_sd %s", la, filepath.Join(sd, "loadapp.json"))
+	if la := got.ScrapeConfigs[0]; !la.HonorLabels || la.FileSD[0].Files[0] != filepath.Join(sd, "loadapp-*.json") {
+		t.Errorf("loadapp job = %+v, want honor_labels and file_sd %s", la, filepath.Join(sd, "loadapp-*.json"))
+	}
+	if eb := got.ScrapeConfigs[1]; eb.HonorLabels || eb.FileSD[0].Files[0] != filepath.Join(sd, "ebb-*.json") {
+		t.Errorf("ebb job = %+v, want no honor_labels and file_sd %s", eb, filepath.Join(sd, "ebb-*.json"))
 	}
 	kwok := got.ScrapeConfigs[2].Static
 	if len(kwok) != 2 || kwok[1].Labels["__metrics_path__"] != "/metrics/nodes/kwok-node-1/metrics/resource" || kwok[1].Targets[0] != "127.0.0.1:1111" {
@@ -45,36 +48,75 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 }
 
-func TestWriteScrapeTargets(t *testing.T) {
+// TestScrapeTargets: registrations of one job live in their own files
+// (parallel tests add and remove theirs without touching the others'), each
+// file matches the job's file_sd glob, and bad ids or jobs are refused
+// before anything is written.
+func TestScrapeTargets(t *testing.T) {
 	sd := t.TempDir()
-	for _, tc := range []struct {
-		name    string
-		targets []string
-		want    []string
-	}{
-		{name: "targets", targets: []string{"127.0.0.1:1", "127.0.0.1:2"}, want: []string{"127.0.0.1:1", "127.0.0.1:2"}},
-		{name: "none is an empty list, not null", targets: nil, want: []string{}},
+	read := func(t *testing.T, name string) []sdGroup {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(sd, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []sdGroup
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := writeScrapeTarget(sd, JobEbb, "TestA", "127.0.0.1:1", map[string]string{"test": "TestA"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeScrapeTarget(sd, JobEbb, "TestB", "127.0.0.1:2", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("each registration is one group in its own file", func(t *testing.T) {
+		if d := cmp.Diff([]sdGroup{{Targets: []string{"127.0.0.1:1"}, Labels: map[string]string{"test": "TestA"}}}, read(t, "ebb-TestA.json")); d != "" {
+			t.Errorf("ebb-TestA.json (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff([]sdGroup{{Targets: []string{"127.0.0.1:2"}, Labels: map[string]string{}}}, read(t, "ebb-TestB.json")); d != "" {
+			t.Errorf("ebb-TestB.json (-want +got):\n%s", d)
+		}
+	})
+	t.Run("files match the job's glob, temporary files do not", func(t *testing.T) {
+		got, err := filepath.Glob(filepath.Join(sd, "ebb-*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{filepath.Join(sd, "ebb-TestA.json"), filepath.Join(sd, "ebb-TestB.json")}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("glob (-want +got):\n%s", d)
+		}
+	})
+	t.Run("remove deletes one registration only, twice is fine", func(t *testing.T) {
+		for range 2 {
+			if err := removeScrapeTarget(sd, JobEbb, "TestA"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(sd, "ebb-TestA.json")); !os.IsNotExist(err) {
+			t.Errorf("ebb-TestA.json after remove: %v, want not exist", err)
+		}
+		if len(read(t, "ebb-TestB.json")) != 1 {
+			t.Error("ebb-TestB.json changed")
+		}
+	})
+	for _, tc := range []struct{ name, job, id string }{
+		{"unknown job", "kwok", "x"},
+		{"id with a slash", JobEbb, "TestA/sub"},
+		{"empty id", JobEbb, ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := writeScrapeTargets(sd, "ebb", tc.targets); err != nil {
-				t.Fatal(err)
-			}
-			data, err := os.ReadFile(filepath.Join(sd, "ebb.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []struct {
-				Targets []string `json:"targets"`
-			}
-			if err := json.Unmarshal(data, &got); err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 1 {
-				t.Fatalf("file_sd groups = %d, want 1", len(got))
-			}
-			if d := cmp.Diff(tc.want, got[0].Targets); d != "" {
-				t.Errorf("targets (-want +got):\n%s", d)
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			if err := writeScrapeTarget(sd, tc.job, tc.id, "127.0.0.1:3", nil); err == nil {
+				t.Errorf("writeScrapeTarget(%q, %q) = nil, want an error", tc.job, tc.id)
 			}
 		})
 	}
+}
+
+type sdGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
 }

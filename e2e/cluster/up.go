@@ -29,7 +29,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	start := time.Now()
 	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "prometheus"} {
-		if name == "kube-scheduler" && opts.NoScheduler {
+		if (name == "kube-scheduler" && opts.NoScheduler) || (name == "prometheus" && opts.NoPrometheus) {
 			continue
 		}
 		if err := c.StartComponent(ctx, name); err != nil {
@@ -59,14 +59,14 @@ func (c *Cluster) prepare() error {
 	if _, err := os.Stat(statePath(c.Dir)); err == nil {
 		return fmt.Errorf("run dir %s already holds a cluster (state.json): run `ebb-cluster down --dir %s` first", c.Dir, c.Dir)
 	}
+	for _, d := range []string{"etcd-data", "prom-data", "prometheus-sd"} {
+		if err := os.RemoveAll(filepath.Join(c.Dir, d)); err != nil {
+			return fmt.Errorf("clean %s: %w", d, err)
+		}
+	}
 	for _, d := range []string{"logs", "prometheus-sd"} {
 		if err := os.MkdirAll(filepath.Join(c.Dir, d), 0o755); err != nil {
 			return fmt.Errorf("create run dir: %w", err)
-		}
-	}
-	for _, d := range []string{"etcd-data", "prom-data"} {
-		if err := os.RemoveAll(filepath.Join(c.Dir, d)); err != nil {
-			return fmt.Errorf("clean %s: %w", d, err)
 		}
 	}
 	ports, err := pickPorts()
@@ -83,9 +83,10 @@ func (c *Cluster) prepare() error {
 	c.State.AdminToken = c.pki.AdminToken
 	k := c.pki.Path
 	users := map[string]kubeUser{
-		"admin":     {name: "e2e-admin", certFile: k("admin.crt"), keyFile: k("admin.key")},
-		"kcm":       {name: "kcm", certFile: k("kube-controller-manager.crt"), keyFile: k("kube-controller-manager.key")},
-		"scheduler": {name: "scheduler", certFile: k("kube-scheduler.crt"), keyFile: k("kube-scheduler.key")},
+		"admin":          {name: "e2e-admin", certFile: k("admin.crt"), keyFile: k("admin.key")},
+		"kcm":            {name: "kcm", certFile: k("kube-controller-manager.crt"), keyFile: k("kube-controller-manager.key")},
+		"scheduler":      {name: "scheduler", certFile: k("kube-scheduler.crt"), keyFile: k("kube-scheduler.key")},
+		"hpa-controller": {name: HPAControllerUser, certFile: k("hpa-controller.crt"), keyFile: k("hpa-controller.key")},
 	}
 	for name, u := range users {
 		if err := writeKubeconfig(c.kubeconfigPath(name), c.Server(), k("ca.crt"), u, ""); err != nil {
@@ -95,13 +96,12 @@ func (c *Cluster) prepare() error {
 	if err := os.WriteFile(filepath.Join(c.Dir, "kwok.yaml"), kwokConfig, 0o644); err != nil {
 		return fmt.Errorf("write kwok.yaml: %w", err)
 	}
-	sd := filepath.Join(c.Dir, "prometheus-sd")
-	for _, job := range []string{JobLoadApp, JobEbb} {
-		if err := writeScrapeTargets(sd, job, nil); err != nil {
-			return err
+	if c.opts.AuditPolicy != "" {
+		if err := os.WriteFile(filepath.Join(c.Dir, "audit-policy.yaml"), []byte(c.opts.AuditPolicy), 0o644); err != nil {
+			return fmt.Errorf("write audit policy: %w", err)
 		}
 	}
-	promCfg := prometheusConfig(sd, ports, c.State.Nodes, c.pki.AdminToken)
+	promCfg := prometheusConfig(c.sdDir(), ports, c.State.Nodes, c.pki.AdminToken)
 	if err := os.WriteFile(filepath.Join(c.Dir, "prometheus.yml"), []byte(promCfg), 0o644); err != nil {
 		return fmt.Errorf("write prometheus.yml: %w", err)
 	}
@@ -126,19 +126,28 @@ func (c *Cluster) component(name string) (component, func(context.Context) error
 		return c.metricsServerComponent(), c.checkHTTPS(p.MetricsServer, "/livez"), nil
 	case "prometheus":
 		return c.prometheusComponent(), c.checkHTTP(p.Prometheus, "/-/ready"), nil
+	case HPAControllerName:
+		return c.hpaControllerComponent(), c.checkHTTPS(p.HPAController, "/healthz"), nil
 	}
 	return component{}, nil, fmt.Errorf("unknown component %q", name)
 }
 
 // StartComponent starts (or restarts, after StopComponent) one component and
-// waits until its health endpoint answers.
+// waits until its health endpoint answers. A restart, or the start of the
+// HPA controller, is first allowed by the fault guard (SetFaultGuard).
 func (c *Cluster) StartComponent(ctx context.Context, name string) error {
 	comp, check, err := c.component(name)
 	if err != nil {
 		return err
 	}
-	if old, err := c.Process(name); err == nil && old.Alive() {
+	old, err := c.Process(name)
+	if err == nil && old.Alive() {
 		return fmt.Errorf("start %s: already running as pid %d", name, old.PID)
+	}
+	if err == nil || name == HPAControllerName {
+		if err := c.allowFault("start " + name); err != nil {
+			return err
+		}
 	}
 	t0 := time.Now()
 	p, err := StartProcess(comp.name, comp.bin, comp.args, filepath.Join(c.Dir, "logs"), c.opts.DieWithParent)
@@ -156,17 +165,45 @@ func (c *Cluster) StartComponent(ctx context.Context, name string) error {
 	return nil
 }
 
-// StopComponent stops one component (fault injection); StartComponent
-// brings it back.
+// StopComponent stops one component (fault injection), once the fault
+// guard (SetFaultGuard) allows it; StartComponent brings it back.
 func (c *Cluster) StopComponent(name string) error {
 	p, err := c.Process(name)
 	if err != nil {
 		return err
 	}
+	if err := c.allowFault("stop " + name); err != nil {
+		return err
+	}
 	return p.Stop(10 * time.Second)
 }
 
+// SetFaultGuard installs a check asked before any component is stopped or
+// restarted and before the HPA controller starts; its error refuses the
+// action. The e2e suite uses it to refuse faults outside its serial phase,
+// where they would break the tests running in parallel. nil allows all.
+func (c *Cluster) SetFaultGuard(guard func(action string) error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.guard = guard
+}
+
+func (c *Cluster) allowFault(action string) error {
+	c.mu.Lock()
+	guard := c.guard
+	c.mu.Unlock()
+	if guard == nil {
+		return nil
+	}
+	if err := guard(action); err != nil {
+		return fmt.Errorf("%s refused: %w", action, err)
+	}
+	return nil
+}
+
 func (c *Cluster) replaceProcess(p *Process) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i, old := range c.State.Processes {
 		if old.Name == p.Name {
 			c.State.Processes[i] = p

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,10 +50,15 @@ func (o EbbOptions) Validate() error {
 type Ebb struct {
 	*cluster.Process
 	MetricsAddr string // 127.0.0.1:<port> of its /metrics
+
+	unregister func() error // removes its Prometheus scrape target; nil when not registered
 }
 
-// StartEbb runs `ebb run` as a real process on a free metrics port and
-// registers it as a Prometheus scrape target when register is true.
+// StartEbb runs `ebb run` as a real process on a free metrics port and,
+// when register is true, adds it to Prometheus' ebb job as its own target
+// (registration o.Name, target label ebb_namespace=o.Namespace; instance is
+// its metrics address) until Terminate; ebbs of tests running in parallel
+// are scraped side by side.
 func (e *Env) StartEbb(o EbbOptions, register bool) (*Ebb, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid ebb options: %w", err)
@@ -72,12 +78,27 @@ func (e *Env) StartEbb(o EbbOptions, register bool) (*Ebb, error) {
 	if err != nil {
 		return nil, err
 	}
+	b := &Ebb{Process: p, MetricsAddr: addr}
 	if register {
-		if err := e.Cluster.SetScrapeTargets(cluster.JobEbb, []string{addr}); err != nil {
+		id := ScrapeID(o.Name)
+		if err := e.Cluster.AddScrapeTarget(cluster.JobEbb, id, addr, map[string]string{"ebb_namespace": o.Namespace}); err != nil {
 			return nil, errors.Join(err, p.Kill())
 		}
+		b.unregister = func() error { return e.Cluster.RemoveScrapeTarget(cluster.JobEbb, id) }
 	}
-	return &Ebb{Process: p, MetricsAddr: addr}, nil
+	return b, nil
+}
+
+// ScrapeID turns a name (a test name, say) into a scrape registration id:
+// every character other than letters, digits, '.', '_' and '-' becomes '_'.
+func ScrapeID(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // WaitMetrics waits until ebb's /metrics answers 200; on failure the error
@@ -105,8 +126,15 @@ func (b *Ebb) Logs() string {
 	return string(data)
 }
 
-// Terminate stops ebb with SIGTERM (SIGKILL after grace).
-func (b *Ebb) Terminate(grace time.Duration) error { return b.Stop(grace) }
+// Terminate stops ebb with SIGTERM (SIGKILL after grace) and removes its
+// Prometheus scrape target.
+func (b *Ebb) Terminate(grace time.Duration) error {
+	err := b.Stop(grace)
+	if b.unregister != nil {
+		err = errors.Join(err, b.unregister())
+	}
+	return err
+}
 
 // EbbReportTimeout bounds `ebb report` when the caller's ctx has no deadline.
 const EbbReportTimeout = 2 * time.Minute

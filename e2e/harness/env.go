@@ -35,6 +35,10 @@ func NewEnv(c *cluster.Cluster) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One admin client serves every test running in parallel (watchers
+	// every 250 ms, load drivers every 500 ms, waits every 100 ms): a
+	// client-side limit would delay them all and skew their timings.
+	cfg.QPS, cfg.Burst = 1000, 2000
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kube client: %w", err)

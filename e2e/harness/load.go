@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,10 +26,13 @@ type LoadApp struct {
 	*loadapp.Exporter
 	Addr string
 	srv  *http.Server
+
+	unregister func() error
 }
 
 // StartLoadApp serves a new exporter on a free 127.0.0.1 port and adds it
-// to Prometheus' loadapp targets.
+// to Prometheus' loadapp targets (its own registration: load apps of tests
+// running in parallel are scraped side by side) until Close.
 func (e *Env) StartLoadApp() (*LoadApp, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,15 +41,17 @@ func (e *Env) StartLoadApp() (*LoadApp, error) {
 	a := &LoadApp{Exporter: loadapp.New(time.Now), Addr: l.Addr().String()}
 	a.srv = &http.Server{Handler: a.Exporter, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = a.srv.Serve(l) }() // returns ErrServerClosed on Close
-	if err := e.Cluster.SetScrapeTargets(cluster.JobLoadApp, []string{a.Addr}); err != nil {
+	id := ScrapeID(a.Addr)
+	if err := e.Cluster.AddScrapeTarget(cluster.JobLoadApp, id, a.Addr, nil); err != nil {
 		a.srv.Close()
 		return nil, err
 	}
+	a.unregister = func() error { return e.Cluster.RemoveScrapeTarget(cluster.JobLoadApp, id) }
 	return a, nil
 }
 
-// Close stops serving.
-func (a *LoadApp) Close() error { return a.srv.Close() }
+// Close removes the scrape target and stops serving.
+func (a *LoadApp) Close() error { return errors.Join(a.unregister(), a.srv.Close()) }
 
 // Driver re-applies a total load to the current ready pods of a workload
 // every Interval: the request rate (closed loop: rate per pod = total /

@@ -51,7 +51,7 @@ func FindSample(mfs map[string]*dto.MetricFamily, name string, match map[string]
 		return 0, false
 	}
 	for _, m := range mf.GetMetric() {
-		if !labelsMatch(m.GetLabel(), match) {
+		if !LabelsMatch(m.GetLabel(), match) {
 			continue
 		}
 		switch {
@@ -66,7 +66,8 @@ func FindSample(mfs map[string]*dto.MetricFamily, name string, match map[string]
 	return 0, false
 }
 
-func labelsMatch(have []*dto.LabelPair, want map[string]string) bool {
+// LabelsMatch reports whether have holds every name=value pair of want.
+func LabelsMatch(have []*dto.LabelPair, want map[string]string) bool {
 	for k, v := range want {
 		found := false
 		for _, l := range have {
