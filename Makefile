@@ -8,7 +8,7 @@ export EBB_CACHE ?= $(CURDIR)/.cache/e2e
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test unit vpabench-test bench check fuzz prometheus clean
+.PHONY: all build test unit vpabench-test bench check fuzz prometheus chromium docs-screenshot clean
 
 all: build
 
@@ -21,13 +21,24 @@ build:
 test: unit vpabench-test
 
 ## unit: go test ./... (fuzz targets run their seed corpus); the Prometheus
-## integration test runs against Debian's prometheus, installed when missing.
-unit: prometheus
-	EBB_REQUIRE_PROMETHEUS=1 $(GO) test -count=1 ./...
+## integration test runs against Debian's prometheus and the HTML report's
+## browser test against Debian's chromium, both installed when missing.
+unit: prometheus chromium
+	EBB_REQUIRE_PROMETHEUS=1 EBB_REQUIRE_CHROMIUM=1 $(GO) test -count=1 ./...
 
 ## prometheus: Debian's prometheus binary for the integration and e2e tests
 prometheus:
 	@e2e/cluster/build.sh prometheus
+
+## chromium: Debian's chromium for the HTML report's browser tests
+chromium:
+	@hack/chromium.sh
+
+## docs-screenshot: regenerate docs/report.png, the README's picture of the
+## HTML report (six simulated hours of three targets, opened in chromium)
+docs-screenshot: chromium
+	EBB_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -run 'TestHTMLInBrowser/status' ./autoscaler/report \
+	  -args -docs-screenshot $(CURDIR)/docs/report.png
 
 ## vpabench-test: ebb's vertical recommender against the VPA's on the same samples
 ## (hack/vpabench is a separate module so ebb's go.mod stays small)

@@ -1,7 +1,8 @@
 // Package report is the data model of one dry-run pass of ebb over a
 // namespace, with each target's recent history when the leader serves it
 // (history.go), and its rendering as an aligned text table (like kubectl),
-// JSON, CSV or Markdown. The control loop fills a Report; this package only formats
+// JSON, CSV, Markdown or a self-contained HTML page with charts (html.go,
+// charts.go, drawn by the chart subpackage). The control loop fills a Report; this package only formats
 // it: it performs no I/O other than writing to the given io.Writer and never
 // reads the clock. A value ebb could not observe or compute is a nil pointer
 // and is rendered as "<unknown>" (or null in JSON), never as zero.
@@ -30,11 +31,13 @@ const (
 	FormatJSON     Format = "json"
 	FormatCSV      Format = "csv"
 	FormatMarkdown Format = "markdown"
+	// FormatHTML is one self-contained page with charts (html.go).
+	FormatHTML Format = "html"
 )
 
 // Formats returns every supported format, in the order shown to users.
 func Formats() []Format {
-	return []Format{FormatTable, FormatJSON, FormatCSV, FormatMarkdown}
+	return []Format{FormatTable, FormatJSON, FormatCSV, FormatMarkdown, FormatHTML}
 }
 
 // ParseFormat returns the Format named s ("md" is accepted for markdown).
@@ -231,6 +234,8 @@ func Render(w io.Writer, f Format, r Report) error {
 		err = renderCSV(w, r)
 	case FormatMarkdown:
 		err = renderMarkdown(w, r)
+	case FormatHTML:
+		err = renderHTML(w, r)
 	default:
 		return fmt.Errorf("unknown report format %q (supported: %s)", f, formatList())
 	}

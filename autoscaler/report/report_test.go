@@ -93,7 +93,7 @@ func sample() Report {
 }
 
 func TestRenderGolden(t *testing.T) {
-	ext := map[Format]string{FormatTable: "txt", FormatJSON: "json", FormatCSV: "csv", FormatMarkdown: "md"}
+	ext := map[Format]string{FormatTable: "txt", FormatJSON: "json", FormatCSV: "csv", FormatMarkdown: "md", FormatHTML: "html"}
 	for _, f := range Formats() {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
@@ -140,6 +140,18 @@ func TestRenderEmpty(t *testing.T) {
 	}
 }
 
+func TestRenderHTMLEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, FormatHTML, Report{Namespace: "empty"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<title>ebb report: empty</title>", "<p>No targets.</p>"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("empty HTML report lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
 func TestRenderUnknownFormat(t *testing.T) {
 	var buf bytes.Buffer
 	err := Render(&buf, Format("yaml"), sample())
@@ -162,6 +174,7 @@ func TestParseFormat(t *testing.T) {
 		{in: "csv", want: FormatCSV},
 		{in: "markdown", want: FormatMarkdown},
 		{in: "md", want: FormatMarkdown},
+		{in: "html", want: FormatHTML},
 		{in: "xml", wantErr: true},
 		{in: "", wantErr: true},
 	} {
@@ -226,7 +239,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 func TestRenderWriteError(t *testing.T) {
 	// JSON and CSV buffer and write once; the text formats write many times.
 	for f, afters := range map[Format][]int{
-		FormatJSON: {0}, FormatCSV: {0}, FormatTable: {0, 1, 3, 8}, FormatMarkdown: {0, 1, 3, 8},
+		FormatJSON: {0}, FormatCSV: {0}, FormatTable: {0, 1, 3, 8}, FormatMarkdown: {0, 1, 3, 8}, FormatHTML: {0, 1, 3},
 	} {
 		for _, after := range afters {
 			err := Render(&failWriter{after: after}, f, sample())

@@ -39,8 +39,6 @@ const (
 	Line Style = iota
 	// Step holds each value until the next point (replica counts).
 	Step
-	// Dashed is a dashed Line (targets and bounds).
-	Dashed
 	// Dots draws each point alone (events such as an applied scale).
 	Dots
 )
@@ -55,8 +53,10 @@ type Point struct {
 
 // Series is one named line of a chart.
 type Series struct {
-	Name   string
-	Style  Style
+	Name  string
+	Style Style
+	// Dashed draws a Line or Step dashed (targets and bounds).
+	Dashed bool
 	Points []Point // in time order
 }
 
@@ -228,7 +228,7 @@ func (p *plot) series(b *strings.Builder, s Series, colour string) {
 		}
 		r = decimate(r, p.t0, p.t1, width)
 		dash := ""
-		if s.Style == Dashed {
+		if s.Dashed {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		fmt.Fprintf(b, `<path fill="none" stroke-width="1.8"%s d="%s"/>`+"\n", dash, p.path(r, s.Style == Step))
@@ -340,7 +340,7 @@ func (p *plot) legend(b *strings.Builder) {
 			fmt.Fprintf(b, `<circle cx="%s" cy="27" r="3" fill="%s"/>`+"\n", num(x+8), colour)
 		} else {
 			dash := ""
-			if s.Style == Dashed {
+			if s.Dashed {
 				dash = ` stroke-dasharray="6 4"`
 			}
 			fmt.Fprintf(b, `<line x1="%s" y1="27" x2="%s" y2="27" stroke="%s" stroke-width="2"%s/>`+"\n", num(x), num(x+18), colour, dash)

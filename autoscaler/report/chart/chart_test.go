@@ -31,7 +31,7 @@ func replicas() Chart {
 		Series: []Series{
 			{Name: "current", Style: Step, Points: []Point{{T: at(0), V: 2}, {T: at(5), V: 2}, {T: at(10), V: 2},
 				{T: at(15), V: 4}, {T: at(20), Missing: true}, {T: at(25), V: 6}, {T: at(30), Missing: true}}},
-			{Name: "desired", Style: Dashed, Points: []Point{{T: at(0), V: 2}, {T: at(10), V: 4}, {T: at(20), V: 6},
+			{Name: "desired", Dashed: true, Points: []Point{{T: at(0), V: 2}, {T: at(10), V: 4}, {T: at(20), V: 6},
 				{T: at(30), V: 6}}},
 			{Name: "applied", Style: Dots, Points: []Point{{T: at(10), V: 4}, {T: at(20), V: 6}}},
 			{Name: "hpa", Style: Step, Points: []Point{{T: at(0), Missing: true}}},
@@ -47,7 +47,7 @@ func TestRenderGolden(t *testing.T) {
 		{name: "replicas", chart: replicas()},
 		{name: "one-instant", chart: Chart{Title: "Resource/cpu", Format: func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "%" },
 			Series: []Series{{Name: "utilization", Points: []Point{{T: at(0), V: 130}}},
-				{Name: "target", Style: Dashed, Points: []Point{{T: at(0), V: 60}}}}}},
+				{Name: "target", Dashed: true, Points: []Point{{T: at(0), V: 60}}}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
