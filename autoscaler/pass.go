@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
@@ -21,6 +23,7 @@ type pass struct {
 	loop *Loop
 
 	usage     metricsource.UsageIndex
+	excluded  map[string]string // pod name -> why metrics-server's sample was refused
 	usageErr  error
 	usageRead bool
 	podValues map[string]queryResult[metricsource.PodValues]
@@ -78,6 +81,7 @@ func (p *pass) podUsage(ctx context.Context) (metricsource.UsageIndex, error) {
 		return nil, p.usageErr
 	}
 	p.usage = metricsource.IndexPodUsage(list)
+	p.excluded = metricsource.ExcludedPods(list)
 	return p.usage, nil
 }
 
@@ -97,6 +101,19 @@ func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
 		}
 		return p.loop.o.Scalars.Scalar(ctx, q, p.now)
 	})
+}
+
+// excludedNotes names the pods among pods whose metrics-server sample this
+// pass refused (they count as missing); nothing when usage was not read.
+func (p *pass) excludedNotes(pods []*corev1.Pod) []report.Condition {
+	var out []report.Condition
+	for _, pod := range pods {
+		if why, ok := p.excluded[pod.Name]; ok {
+			out = append(out, report.Condition{Reason: "PodMetricsExcluded",
+				Message: fmt.Sprintf("pod %s: %s; counted as missing", pod.Name, why)})
+		}
+	}
+	return out
 }
 
 // hpaConflict returns the name of an HPA of the namespace that targets t,

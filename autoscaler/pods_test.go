@@ -2,11 +2,15 @@ package autoscaler
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 )
 
 func TestPodIndexMatchesLikeSelector(t *testing.T) {
@@ -46,5 +50,36 @@ func TestPodIndexMatchesLikeSelector(t *testing.T) {
 				t.Errorf("matching(%q) (-want +got):\n%s", tc.sel, diff)
 			}
 		})
+	}
+}
+
+// TestBadPodMetricsExcludeOnlyThatPod: one pod's negative usage excludes
+// that pod (missing, named in the report), and the target still scales on
+// the others; another target of the namespace is not affected.
+func TestBadPodMetricsExcludeOnlyThatPod(t *testing.T) {
+	c := newCluster(t)
+	c.addWorkload(t, "web", 3, 150, time.Now().Add(-time.Hour))
+	c.addWorkload(t, "api", 2, 150, time.Now().Add(-time.Hour))
+	c.mu.Lock()
+	c.cpuMilli["web-2"] = -5
+	c.mu.Unlock()
+	l, _ := c.newLoop(t, loopConfig{targets: []Target{cpuTarget("web", policy.ModeApply, nil), cpuTarget("api", policy.ModeApply, nil)}})
+	rep, err := l.Pass(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, api := rep.Targets[0], rep.Targets[1]
+	want := []report.Condition{{Reason: "PodMetricsExcluded",
+		Message: "pod web-2: container app: negative usage (cpu -5m, memory 67108864 bytes); counted as missing"}}
+	if d := cmp.Diff(want, web.Notes); d != "" {
+		t.Errorf("web notes (-want +got):\n%s", d)
+	}
+	// Scale-up: the missing pod counts as 0% (the HPA's rule), the other
+	// two at 150%: 3 x 100/50 = 6.
+	if got := c.replicasOf("web"); got != 6 {
+		t.Errorf("web replicas = %d, want 6 (scaled on the two good pods)", got)
+	}
+	if len(api.Notes) != 0 || c.replicasOf("api") != 4 { // 2 -> 6 limited to 4 by the default scale-up policy
+		t.Errorf("api: notes %v, replicas %d; want none, 4", api.Notes, c.replicasOf("api"))
 	}
 }

@@ -93,6 +93,7 @@ func (l *Loop) reconcile(ctx context.Context, p *pass, t Target) (report.Target,
 	d := l.decide(obs, t.Spec, t.Options, h)
 	rt, err = l.act(ctx, p, t, h, d, current, rt)
 	l.reconcileVertical(ctx, p, t, current, podList, &rt)
+	rt.Notes = append(rt.Notes, p.excludedNotes(podList)...)
 	return rt, err
 }
 

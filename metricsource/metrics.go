@@ -22,6 +22,7 @@ type SourceMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	excluded *prometheus.CounterVec
 }
 
 // NewSourceMetrics registers the source metrics on reg (never the global
@@ -43,6 +44,27 @@ func NewSourceMetrics(reg prometheus.Registerer) *SourceMetrics {
 			Name: "ebb_source_errors_total",
 			Help: "Failed requests to a metric source by kind (transport, no_data, bad_data, unavailable).",
 		}, []string{"source", "kind"}),
+		excluded: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "ebb_source_excluded_pods_total",
+			Help: "Pod samples refused as bad data (negative or malformed usage); the pod counts as missing, the rest of the list is kept.",
+		}, []string{"source"}),
+	}
+}
+
+// excludedPods counts the excluded pods of one list; a nil receiver
+// records nothing.
+func (m *SourceMetrics) excludedPods(source string, pods []PodUsage) {
+	if m == nil {
+		return
+	}
+	n := 0
+	for _, p := range pods {
+		if p.Excluded != "" {
+			n++
+		}
+	}
+	if n > 0 {
+		m.excluded.WithLabelValues(source).Add(float64(n))
 	}
 }
 

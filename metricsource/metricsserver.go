@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -30,7 +31,11 @@ func NewMetricsServer(c metricsv1beta1.PodMetricsesGetter, opts ...Option) *Metr
 // with one List call. Call it once per namespace per cycle and share the
 // result (IndexPodUsage) between the targets of that namespace. An empty list
 // is ErrNoData; a missing or unavailable metrics.k8s.io API is
-// ErrUnavailable; negative usage is ErrBadData naming pod and container.
+// ErrUnavailable. A pod whose entry is bad (negative usage, a container
+// without a name, twice, or without cpu or memory, no timestamp) is
+// returned with Excluded naming the problem and no containers, and counted
+// in ebb_source_excluded_pods_total: the other pods of the namespace keep
+// their samples.
 func (m *MetricsServer) PodUsage(ctx context.Context, namespace string, sel labels.Selector) ([]PodUsage, error) {
 	if sel == nil {
 		sel = labels.Everything()
@@ -48,6 +53,7 @@ func (m *MetricsServer) PodUsage(ctx context.Context, namespace string, sel labe
 		return nil, fmt.Errorf("%s: list PodMetrics in namespace %q (selector %q): %w",
 			SourceMetricsServer, namespace, sel.String(), err)
 	}
+	m.metrics.excludedPods(SourceMetricsServer, pods)
 	return pods, nil
 }
 
@@ -62,7 +68,8 @@ func classifyAPIError(err error) error {
 }
 
 // convertPodMetrics converts API objects to PodUsage: CPU in millicores,
-// memory in bytes, keeping each sample's timestamp and window.
+// memory in bytes, keeping each sample's timestamp and window. Bad entries
+// are kept with Excluded set and no containers.
 func convertPodMetrics(items []metricsapi.PodMetrics) ([]PodUsage, error) {
 	if len(items) == 0 {
 		return nil, fmt.Errorf("no PodMetrics: %w", ErrNoData)
@@ -84,34 +91,75 @@ func convertPodMetrics(items []metricsapi.PodMetrics) ([]PodUsage, error) {
 			Containers: all[:k:k],
 		}
 		all = all[k:]
-		for j := range pm.Containers {
-			c := &pm.Containers[j]
-			cu := ContainerUsage{
-				Name:        c.Name,
-				CPUMilli:    c.Usage.Cpu().MilliValue(),
-				MemoryBytes: c.Usage.Memory().Value(),
-			}
-			if cu.CPUMilli < 0 || cu.MemoryBytes < 0 {
-				return nil, fmt.Errorf("pod %s container %s: negative usage (cpu %dm, memory %d bytes): %w",
-					pm.Name, c.Name, cu.CPUMilli, cu.MemoryBytes, ErrBadData)
-			}
-			pods[i].Containers[j] = cu
+		if reason := convertContainers(pm, pods[i].Containers); reason != "" {
+			pods[i].Containers, pods[i].Excluded = nil, reason
 		}
 	}
 	return pods, nil
+}
+
+// convertContainers fills out with pm's containers and returns why pm is
+// bad, or "".
+func convertContainers(pm *metricsapi.PodMetrics, out []ContainerUsage) string {
+	if pm.Timestamp.IsZero() {
+		return "no timestamp"
+	}
+	if len(pm.Containers) == 0 {
+		return "no containers"
+	}
+	for j := range pm.Containers {
+		c := &pm.Containers[j]
+		if c.Name == "" {
+			return fmt.Sprintf("container %d has no name", j)
+		}
+		for _, prev := range out[:j] {
+			if prev.Name == c.Name {
+				return fmt.Sprintf("container %s listed twice", c.Name)
+			}
+		}
+		cpu, okCPU := c.Usage[corev1.ResourceCPU]
+		mem, okMem := c.Usage[corev1.ResourceMemory]
+		if !okCPU || !okMem {
+			return fmt.Sprintf("container %s: no cpu or memory usage (missing is not zero)", c.Name)
+		}
+		cu := ContainerUsage{Name: c.Name, CPUMilli: cpu.MilliValue(), MemoryBytes: mem.Value()}
+		if cu.CPUMilli < 0 || cu.MemoryBytes < 0 {
+			return fmt.Sprintf("container %s: negative usage (cpu %dm, memory %d bytes)", c.Name, cu.CPUMilli, cu.MemoryBytes)
+		}
+		out[j] = cu
+	}
+	return ""
 }
 
 // UsageIndex is one namespace's PodUsage by pod name, built once per cycle
 // and shared by the targets of that namespace.
 type UsageIndex map[string]PodUsage
 
-// IndexPodUsage indexes pods by name.
+// IndexPodUsage indexes pods by name, leaving out the excluded ones (they
+// are missing).
 func IndexPodUsage(pods []PodUsage) UsageIndex {
 	ix := make(UsageIndex, len(pods))
 	for _, p := range pods {
-		ix[p.Name] = p
+		if p.Excluded == "" {
+			ix[p.Name] = p
+		}
 	}
 	return ix
+}
+
+// ExcludedPods returns, by pod name, why each excluded pod of pods was
+// refused; nil when none was.
+func ExcludedPods(pods []PodUsage) map[string]string {
+	var out map[string]string
+	for _, p := range pods {
+		if p.Excluded != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[p.Name] = p.Excluded
+		}
+	}
+	return out
 }
 
 // Pick returns the usage of the named pods (a target's pods), in the order of

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -105,16 +108,52 @@ func TestMetricsServerPodUsage(t *testing.T) {
 	}
 }
 
-func TestMetricsServerNegativeUsage(t *testing.T) {
-	c := newFakeMetrics(t, podMetrics("prod", "web-1", nil, ctr{"app", "-5m", "1Mi"}))
-	_, err := NewMetricsServer(c.MetricsV1beta1()).PodUsage(context.Background(), "prod", nil)
-	if !errors.Is(err, ErrBadData) {
-		t.Fatalf("PodUsage() error = %v, want ErrBadData", err)
-	}
-	for _, part := range []string{"web-1", "app", "metrics-server", `"prod"`} {
-		if !containsStr(err.Error(), part) {
-			t.Errorf("error %q does not name %q", err, part)
-		}
+// TestMetricsServerExcludesBadPods: one bad PodMetrics entry excludes that
+// pod (named, counted), never the namespace.
+func TestMetricsServerExcludesBadPods(t *testing.T) {
+	good := podMetrics("prod", "web-0", nil, ctr{"app", "250m", "64Mi"})
+	for _, tc := range []struct {
+		name string
+		bad  func(*metricsapi.PodMetrics)
+		want string
+	}{
+		{name: "negative cpu", bad: func(pm *metricsapi.PodMetrics) {
+			pm.Containers[0].Usage[corev1.ResourceCPU] = resource.MustParse("-5m")
+		}, want: "container app: negative usage (cpu -5m, memory 1048576 bytes)"},
+		{name: "negative memory", bad: func(pm *metricsapi.PodMetrics) {
+			pm.Containers[0].Usage[corev1.ResourceMemory] = resource.MustParse("-1Mi")
+		}, want: "container app: negative usage (cpu 5m, memory -1048576 bytes)"},
+		{name: "no cpu is not zero cpu", bad: func(pm *metricsapi.PodMetrics) {
+			delete(pm.Containers[0].Usage, corev1.ResourceCPU)
+		}, want: "container app: no cpu or memory usage (missing is not zero)"},
+		{name: "container without name", bad: func(pm *metricsapi.PodMetrics) { pm.Containers[0].Name = "" },
+			want: "container 0 has no name"},
+		{name: "container twice", bad: func(pm *metricsapi.PodMetrics) {
+			pm.Containers = append(pm.Containers, pm.Containers[0])
+		}, want: "container app listed twice"},
+		{name: "no timestamp", bad: func(pm *metricsapi.PodMetrics) { pm.Timestamp = metav1.Time{} }, want: "no timestamp"},
+		{name: "no containers", bad: func(pm *metricsapi.PodMetrics) { pm.Containers = nil }, want: "no containers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := podMetrics("prod", "web-1", nil, ctr{"app", "5m", "1Mi"})
+			tc.bad(bad)
+			reg := prometheus.NewRegistry()
+			m := NewMetricsServer(newFakeMetrics(t, good, bad).MetricsV1beta1(), WithMetrics(NewSourceMetrics(reg)))
+			got, err := m.PodUsage(context.Background(), "prod", nil)
+			if err != nil {
+				t.Fatalf("PodUsage() error = %v, want the good pod's sample", err)
+			}
+			if d := cmp.Diff(map[string]string{"web-1": tc.want}, ExcludedPods(got)); d != "" {
+				t.Errorf("ExcludedPods() (-want +got):\n%s", d)
+			}
+			found, missing := IndexPodUsage(got).Pick([]string{"web-0", "web-1"})
+			if len(found) != 1 || found[0].Name != "web-0" || found[0].Containers[0].CPUMilli != 250 || !slices.Equal(missing, []string{"web-1"}) {
+				t.Errorf("Pick() = %+v, missing %v; want web-0's sample, web-1 missing", found, missing)
+			}
+			if n := testutil.ToFloat64(m.metrics.excluded.WithLabelValues(SourceMetricsServer)); n != 1 {
+				t.Errorf("ebb_source_excluded_pods_total = %v, want 1", n)
+			}
+		})
 	}
 }
 

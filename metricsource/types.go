@@ -25,6 +25,10 @@ type PodUsage struct {
 	Timestamp  time.Time
 	Window     time.Duration
 	Containers []ContainerUsage
+	// Excluded says why the pod's sample was refused (negative or
+	// malformed usage); Containers is then empty and IndexPodUsage leaves
+	// the pod out: it is missing, never zero.
+	Excluded string
 }
 
 // PodValues is a per-pod result of a PromQL query (a vector by pod): value by

@@ -17,7 +17,7 @@ import (
 var csvHeader = []string{
 	"generated_at", "namespace", "kind", "name", "mode",
 	"current", "recommended", "stabilized", "desired", "min", "max",
-	"reason", "message", "shaped_by", "blocking", "row",
+	"reason", "message", "shaped_by", "blocking", "notes", "row",
 	"metric", "target_type", "target", "unit", "utilization", "value_milli", "proposed", "error",
 	"container", "cpu_target_milli", "cpu_lower_milli", "cpu_upper_milli", "cpu_request_milli", "cpu_usage_milli",
 	"memory_target_bytes", "memory_lower_bytes", "memory_upper_bytes", "memory_request_bytes", "memory_usage_bytes",
@@ -64,14 +64,18 @@ func csvRow(base []string, kind string, metric, container []string) []string {
 }
 
 func csvTarget(r Report, t Target) []string {
-	blocking := make([]string, len(t.Blocking))
-	for i, c := range t.Blocking {
-		blocking[i] = c.String()
-	}
 	return []string{generatedAt(r.GeneratedAt), r.Namespace, t.Kind, t.Name, t.Mode,
 		optInt32(t.Current), optInt32(t.Recommended), optInt32(t.Stabilized), optInt32(t.Desired),
 		strconv.Itoa(int(t.Min)), strconv.Itoa(int(t.Max)), t.Reason, t.Message,
-		strings.Join(t.ShapedBy, "; "), strings.Join(blocking, "; ")}
+		strings.Join(t.ShapedBy, "; "), joinConditions(t.Blocking), joinConditions(t.Notes)}
+}
+
+func joinConditions(cs []Condition) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = c.String()
+	}
+	return strings.Join(s, "; ")
 }
 
 func csvMetric(m Metric) []string {

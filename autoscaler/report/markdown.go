@@ -50,7 +50,10 @@ func mdTarget(ew *errWriter, t Target) {
 	for _, c := range t.Blocking {
 		ew.printf("- **Blocked**: %s\n", mdEscape.Replace(c.String()))
 	}
-	if len(t.ShapedBy)+len(t.Blocking) > 0 {
+	for _, c := range t.Notes {
+		ew.printf("- Note: %s\n", mdEscape.Replace(c.String()))
+	}
+	if len(t.ShapedBy)+len(t.Blocking)+len(t.Notes) > 0 {
 		ew.printf("\n")
 	}
 	if len(t.Metrics) > 0 {

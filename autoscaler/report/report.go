@@ -97,6 +97,10 @@ type Target struct {
 	ShapedBy []string `json:"shapedBy,omitempty"`
 	// Blocking lists conditions that keep ebb from acting on the decision.
 	Blocking []Condition `json:"blocking,omitempty"`
+	// Notes are facts that changed what ebb saw without blocking it, e.g.
+	// {PodMetricsExcluded, "pod web-1: container app: negative usage ...;
+	// counted as missing"}.
+	Notes []Condition `json:"notes,omitempty"`
 	// Vertical holds per-container request recommendations, when computed.
 	Vertical []Container `json:"vertical,omitempty"`
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,8 @@ func sample() Report {
 					{Reason: "MissingMetricsHold", Message: "metrics missing for 3 passes; holding 6 replicas"},
 					{Reason: "HPAConflict", Message: "HorizontalPodAutoscaler queue also targets StatefulSet/queue | staying in dry-run"},
 				},
+				Notes: []Condition{{Reason: "PodMetricsExcluded",
+					Message: "pod queue-2: container worker: negative usage (cpu -5m, memory 1048576 bytes); counted as missing"}},
 			},
 			{
 				Kind: "Deployment", Name: "batch", Mode: "off", Min: 1, Max: 3,
@@ -218,7 +221,7 @@ func TestCSVShape(t *testing.T) {
 	}
 	var kinds []string
 	for _, rec := range records[1:] {
-		kinds = append(kinds, rec[3]+":"+rec[15])
+		kinds = append(kinds, rec[3]+":"+rec[slices.Index(csvHeader, "row")])
 	}
 	want := []string{"web:metric", "web:metric", "web:metric", "web:container", "web:container", "queue:metric", "batch:target"}
 	if d := cmp.Diff(want, kinds); d != "" {

@@ -115,6 +115,9 @@ func targetDetails(w io.Writer, t Target) error {
 	for _, c := range t.Blocking {
 		ew.printf("  Blocked: %s\n", c)
 	}
+	for _, c := range t.Notes {
+		ew.printf("  Note: %s\n", c)
+	}
 	if ew.err != nil {
 		return ew.err
 	}
