@@ -113,7 +113,7 @@ func runSuite(m *testing.M) int {
 	code := m.Run()
 	par, faults := s.phases.Timings(time.Now())
 	s.record(fmt.Sprintf("parallel phase (E2E_PARALLEL=%d)", parallel), par)
-	s.record("fault phase", faults)
+	s.record("alone phase (tests after exclusive)", faults)
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: failed; component logs kept in %s\n", filepath.Join(s.RunDir, "logs"))
 	} else {

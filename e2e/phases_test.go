@@ -164,8 +164,8 @@ func (s *Suite) extraNamespace(t *testing.T, ns string) {
 // kube-controller-manager cannot be limited to namespaces: while t runs
 // alone no other test runs, HorizontalPodAutoscalers left by tests that
 // ended are deleted first, and one of a test still waiting to run alone
-// fails t (such a test must create its HPAs after exclusive). o.SyncPeriod defaults to 2s here
-// (kcm's own default is 15s).
+// fails t (such a test must create its HPAs after exclusive).
+// o.SyncPeriod defaults to 2s here (kcm's own default is 15s).
 func (s *Suite) StartHPAController(t *testing.T, o cluster.HPAControllerOptions) {
 	t.Helper()
 	if holder := s.phases.Holder(); holder != topLevel(t) {

@@ -75,6 +75,9 @@ func (p *Phases) Register(test string) error {
 	if _, ok := p.tests[test]; ok {
 		return fmt.Errorf("test %s registered twice: call setup once per test", test)
 	}
+	if !p.parallelStart.IsZero() {
+		return fmt.Errorf("test %s registered after the parallel phase began: call setup from a top-level test, before anything else", test)
+	}
 	p.tests[test] = &testState{}
 	p.parallelLeft++
 	return nil

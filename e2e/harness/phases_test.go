@@ -176,6 +176,10 @@ func TestPhasesMisuse(t *testing.T) {
 	if err := p.Exclusive("TestUnknown"); err == nil {
 		t.Error("Exclusive of an unregistered test = nil, want an error")
 	}
+	p.Acquire("TestA")
+	if err := p.Register("TestA/subtest"); err == nil {
+		t.Error("Register after a test resumed = nil, want an error (a subtest calling setup)")
+	}
 }
 
 func TestPhasesClaim(t *testing.T) {
