@@ -239,7 +239,7 @@ func (s *tickWorld) sync(t time.Duration) error {
 	}
 	row := SyncRow{T: t, Current: current, Desired: d.Replicas, Pods: len(s.pods), Ready: s.readyCount(), Reason: d.Reason}
 	if ms := d.Proposal.Metrics; len(ms) > 0 && ms[0].Err == nil {
-		row.Utilization = ms[0].Utilization
+		row.Utilization, row.Value = ms[0].Utilization, ms[0].Value
 	}
 	s.rows = append(s.rows, row)
 	s.totals.Syncs++
@@ -265,6 +265,6 @@ func (s *tickWorld) observe(p *tickPod, now time.Time) horizontal.Pod {
 }
 
 func (s *tickWorld) finish() {
-	s.acct.fill(&s.totals, s.w.Trace, s.end.Seconds(), s.w.Request)
+	s.acct.fill(&s.totals, s.w.Trace, s.end.Seconds(), s.w.Request, float64(s.w.Request)/1000)
 	s.totals.MaxPods = max(s.totals.MaxPods, int(s.w.Spec.MinReplicas))
 }

@@ -191,7 +191,7 @@ func (s *world) integrate(a, b time.Duration) {
 	if b <= a {
 		return
 	}
-	capacity := float64(s.ready) * float64(s.w.Request) / 1000
+	capacity := float64(s.ready) * s.podCapacity()
 	tr := s.w.Trace
 	for s.row+1 < len(tr) && tr[s.row+1].T <= a {
 		s.row++
@@ -236,7 +236,7 @@ func (s *world) scrape(t time.Duration) {
 		case p.readyAt <= t:
 			used = s.window - p.accAtReady
 		}
-		s.samples[p.name] = horizontal.Sample{Value: milliCeil(used / res), Timestamp: at, Window: s.w.Resolution}
+		s.samples[p.name] = horizontal.Sample{Value: s.served(used / res), Timestamp: at, Window: s.w.Resolution}
 	}
 }
 
@@ -273,11 +273,29 @@ func (s *world) sync(t time.Duration) error {
 	}
 	row := SyncRow{T: t, Current: current, Desired: d.Replicas, Pods: len(s.pods), Ready: s.ready, Reason: d.Reason}
 	if ms := d.Proposal.Metrics; len(ms) > 0 && ms[0].Err == nil {
-		row.Utilization = ms[0].Utilization
+		row.Utilization, row.Value = ms[0].Utilization, ms[0].Value
 	}
 	s.rows = append(s.rows, row)
 	s.totals.Syncs++
 	return nil
+}
+
+// podCapacity is the demand one Ready pod can serve: its CPU request in
+// cores, or the rate's capacity.
+func (s *world) podCapacity() float64 {
+	if s.w.Rate != nil {
+		return s.w.Rate.Capacity
+	}
+	return float64(s.w.Request) / 1000
+}
+
+// served is the metric value the autoscaler reads for a pod's average
+// usage (cores) or rate over the last scrape interval.
+func (s *world) served(v float64) int64 {
+	if s.w.Rate != nil {
+		return int64(math.Round(v * 1000))
+	}
+	return milliCeil(v)
 }
 
 // milliCeil is what the HPA reads of a CPU usage metrics-server serves:
@@ -293,6 +311,6 @@ func milliCeil(cores float64) int64 {
 }
 
 func (s *world) finish() {
-	s.acct.fill(&s.totals, s.w.Trace, s.end.Seconds(), s.w.Request)
+	s.acct.fill(&s.totals, s.w.Trace, s.end.Seconds(), s.w.Request, s.podCapacity())
 	s.totals.MaxPods = max(s.totals.MaxPods, int(s.w.Spec.MinReplicas))
 }

@@ -48,15 +48,21 @@ func (a *accounts) flushDemand(tr []Point) {
 }
 
 // fill writes the totals that a holds into t for a run of secs seconds
-// with pods of request millicores.
-func (a *accounts) fill(t *Totals, tr []Point, secs float64, request int64) {
+// with pods of request millicores, each serving capacity of the demand
+// (its request in cores in a CPU world).
+func (a *accounts) fill(t *Totals, tr []Point, secs float64, request int64, capacity float64) {
 	a.flushDemand(tr)
 	podSecs := float64(a.podSecs) + float64(a.podNanos)/1e9
 	// Products of exact sums: report them to the micro unit.
 	micro := func(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 	t.CoreSeconds = micro(podSecs * float64(request) / 1000)
 	t.UnderProvisionedSeconds = time.Duration(a.underNanos).Seconds()
-	t.DemandCoreSeconds = micro(a.demandCoreSecs)
+	cores := float64(request) / 1000
+	if capacity == cores {
+		t.DemandCoreSeconds = micro(a.demandCoreSecs)
+	} else {
+		t.DemandCoreSeconds = micro(a.demandCoreSecs / capacity * cores)
+	}
 	t.Seconds = secs
 	if secs > 0 {
 		t.AveragePods = podSecs / secs

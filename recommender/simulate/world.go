@@ -51,6 +51,22 @@ type World struct {
 	// Decider replaces the decision rule; nil decides as the HPA does
 	// (horizontal.Decide with Spec and Options).
 	Decider Decider
+	// Rate, when set, makes the trace a request rate served as a Pods
+	// metric instead of CPU usage.
+	Rate *Rate
+}
+
+// Rate describes a request-rate world: the trace's demand column is a rate
+// (requests per second, or any unit per second) that the Ready pods share
+// evenly, and the metrics serve each pod's rate, averaged over the scrape
+// interval like CPU usage, as the Pods metric Metric (in milli-units,
+// rounded to the nearest, as the loop reads Prometheus values). A pod that
+// is not Ready serves 0. Capacity is the rate one pod can serve: demand
+// above Ready pods x Capacity is under-provisioned, and the demand's
+// core-seconds are counted at one request (of CPU) per Capacity.
+type Rate struct {
+	Metric   string
+	Capacity float64
 }
 
 // Decider decides one sync of the autoscaler in the world. It is called at
@@ -133,9 +149,24 @@ func (w World) Validate() error {
 	if w.Spec.MaxReplicas > maxPods || w.Spec.MinReplicas < 1 {
 		bad("spec: replicas %d..%d: the trace world runs 1..%d pods", w.Spec.MinReplicas, w.Spec.MaxReplicas, maxPods)
 	}
-	for i, m := range w.Spec.Metrics {
-		if !cpuMetric(m) {
-			bad("spec metric %d (%s): the trace world serves only cpu Resource metrics and cpu ContainerResource metrics of container %q", i, m, containerName)
+	switch r := w.Rate; {
+	case r == nil:
+		for i, m := range w.Spec.Metrics {
+			if !cpuMetric(m) {
+				bad("spec metric %d (%s): the trace world serves only cpu Resource metrics and cpu ContainerResource metrics of container %q", i, m, containerName)
+			}
+		}
+	default:
+		if r.Metric == "" {
+			bad("rate metric: the name of the Pods metric is empty")
+		}
+		if !(r.Capacity > 0 && r.Capacity <= maxDemand) {
+			bad("rate capacity: %v must be a number in (0, %g]", r.Capacity, maxDemand)
+		}
+		for i, m := range w.Spec.Metrics {
+			if m.Type != horizontal.PodsMetric || m.Name != r.Metric {
+				bad("spec metric %d (%s): a request-rate world serves only the Pods metric %q", i, m, r.Metric)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -154,8 +185,10 @@ type SyncRow struct {
 	// Pods and Ready are the pods that exist and the Ready ones at the sync.
 	Pods, Ready int
 	// Utilization is the utilization the first metric observed, in percent;
-	// nil when it observed none.
+	// nil when it observed none. Value is the value it observed (the per-pod
+	// average or the total, in milli-units); 0 when it failed.
 	Utilization *int32
+	Value       int64
 	Reason      string
 }
 
