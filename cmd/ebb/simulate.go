@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,10 +24,13 @@ type simulateOptions struct {
 	scenario, trace, spec, summary string
 	request                        string
 	world                          simulate.World
+	output                         string
+	rate                           rateOptions           // simulate_rate.go
+	vertical                       verticalReplayOptions // simulate_vertical.go
 }
 
 func newSimulateOptions() *simulateOptions {
-	return &simulateOptions{world: simulate.DefaultWorld(), request: "500m"}
+	return &simulateOptions{world: simulate.DefaultWorld(), request: "500m", output: "table", vertical: newVerticalReplayOptions()}
 }
 
 func (o *simulateOptions) addFlags(fs *pflag.FlagSet) {
@@ -43,26 +47,33 @@ func (o *simulateOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.world.Duration, "duration", 0, "run length (default: last trace row + 1s)")
 	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
 	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
+	fs.StringVarP(&o.output, "output", "o", o.output, "output format of --vertical: table or json")
+	o.rate.addFlags(fs)
+	o.vertical.addFlags(fs)
 }
 
-// Validate checks that exactly one of the two modes is asked for.
+// Validate checks that exactly one of the three modes is asked for.
 func (o *simulateOptions) Validate() error {
 	switch {
-	case o.scenario != "" && o.trace == "" && o.spec == "":
-	case o.scenario == "" && o.trace != "" && o.spec != "":
+	case o.scenario != "" && o.trace == "" && o.spec == "" && o.vertical.file == "":
+	case o.scenario == "" && o.trace != "" && o.spec != "" && o.vertical.file == "":
+	case o.scenario == "" && o.trace == "" && o.spec == "" && o.vertical.file != "":
 	default:
-		return usageError("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml")
+		return usageError("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml, or --vertical usage.csv")
 	}
-	return nil
+	return o.rate.validate()
 }
 
 // Run replays the scenario or drives the trace. A mismatch with the
 // scenario's expectations or a failed write is exit 1; a bad input file 2.
 func (o *simulateOptions) Run(stdout io.Writer) error {
 	var err error
-	if o.scenario != "" {
+	switch {
+	case o.scenario != "":
 		err = replayFile(o.scenario, stdout)
-	} else {
+	case o.vertical.file != "":
+		err = runVerticalReplay(o.vertical, o.output, stdout)
+	default:
 		err = runTrace(*o, stdout)
 	}
 	if errors.Is(err, errMismatch) {
@@ -80,14 +91,19 @@ var errMismatch = errors.New("decisions differ from the expectations")
 func newSimulateCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	o := newSimulateOptions()
 	cmd := &cobra.Command{
-		Use:   "simulate (-f scenario.yaml | --trace load.csv --spec spec.yaml)",
+		Use:   "simulate (-f scenario.yaml | --trace load.csv --spec spec.yaml | --vertical usage.csv)",
 		Short: "Replay recorded observations or a load trace offline",
 		Long: `Replay recorded observations (-f scenario.yaml: one JSON line per step, exit 1 when
 a decision misses the scenario's expectation) or drive the closed-loop world model
 with a load trace (--trace load.csv --spec spec.yaml: one CSV row per sync and the
-totals). Needs no cluster.`,
-		Example: "  ebb simulate -f scenario.yaml\n  ebb simulate --trace load.csv --spec spec.yaml --duration 5m --summary totals.json",
-		Args:    noArgs,
+totals; --rate-metric NAME --capacity N makes the trace a request rate served as
+a Pods metric), or replay one container's usage through the vertical recommender
+(--vertical usage.csv: the recommendation over time, -o json for JSON lines).
+Needs no cluster.`,
+		Example: "  ebb simulate -f scenario.yaml\n  ebb simulate --trace load.csv --spec spec.yaml --duration 5m --summary totals.json\n" +
+			"  ebb simulate --trace rps.csv --spec rps-spec.yaml --rate-metric http_requests --capacity 50\n" +
+			"  ebb simulate --vertical usage.csv -o json",
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := o.Validate(); err != nil {
 				return err
@@ -194,6 +210,7 @@ func runTrace(o simulateOptions, stdout io.Writer) error {
 		return fmt.Errorf("--request: invalid quantity %q: %w", o.request, err)
 	}
 	o.world.Request = req.MilliValue()
+	o.rate.apply(&o.world)
 	f, err := os.Open(o.trace)
 	if err != nil {
 		return fmt.Errorf("read trace: %w", err)
@@ -214,7 +231,7 @@ func runTrace(o simulateOptions, stdout io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	writeTraceCSV(&buf, res)
+	writeTraceCSV(&buf, res, o.world.Rate != nil)
 	if _, err := stdout.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
@@ -231,14 +248,19 @@ func runTrace(o simulateOptions, stdout io.Writer) error {
 }
 
 // writeTraceCSV writes one row per sync, then the totals as '#' comments.
-func writeTraceCSV(w io.Writer, res simulate.Result) {
-	fmt.Fprintln(w, "t,desired,ready,utilization")
+// The last column is the utilization the first metric observed (percent),
+// or in a request-rate world its per-pod value.
+func writeTraceCSV(w io.Writer, res simulate.Result, rate bool) {
+	fmt.Fprintln(w, map[bool]string{false: "t,desired,ready,utilization", true: "t,desired,ready,value"}[rate])
 	for _, r := range res.Syncs {
-		util := ""
-		if r.Utilization != nil {
-			util = fmt.Sprint(*r.Utilization)
+		last := ""
+		switch {
+		case rate && r.Utilization == nil:
+			last = strconv.FormatFloat(float64(r.Value)/1000, 'f', -1, 64)
+		case r.Utilization != nil:
+			last = fmt.Sprint(*r.Utilization)
 		}
-		fmt.Fprintf(w, "%g,%d,%d,%s\n", r.T.Seconds(), r.Desired, r.Ready, util)
+		fmt.Fprintf(w, "%g,%d,%d,%s\n", r.T.Seconds(), r.Desired, r.Ready, last)
 	}
 	t := res.Totals
 	fmt.Fprintf(w, "# coreSeconds=%g underProvisionedSeconds=%g scaleEvents=%d (up %d, down %d)\n",

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,8 +16,34 @@ import (
 // skipped. Errors name the line and the value.
 func ParseTrace(r io.Reader) ([]Point, error) {
 	var out []Point
+	err := readCSV(r, "trace", []string{"t_seconds", "demand_cores"}, func(line int, v []float64, f []string) error {
+		switch {
+		case math.IsNaN(v[0]) || math.IsInf(v[0], 0) || v[0] < 0 || v[0] > 1e9:
+			return fmt.Errorf("trace line %d: t_seconds %q is not a number of seconds in [0, 1e9]", line, f[0])
+		case math.IsNaN(v[1]) || math.IsInf(v[1], 0) || v[1] < 0:
+			return fmt.Errorf("trace line %d: demand_cores %q is not a finite number >= 0", line, f[1])
+		}
+		p := Point{T: seconds(v[0]), Demand: v[1]}
+		if n := len(out); n > 0 && p.T <= out[n-1].T {
+			return fmt.Errorf("trace line %d: t_seconds %q is not after the previous row's %v", line, f[0], out[n-1].T.Seconds())
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
+
+// readCSV reads a numeric CSV of the given columns, calling row for each
+// data line with its numbers and fields; a field that is not a number is an
+// error naming the line, the column and the value. Empty lines, lines
+// starting with '#' and a first line that is not numeric (the header) are
+// skipped; no data line at all is an error.
+func readCSV(r io.Reader, what string, columns []string, row func(line int, v []float64, fields []string) error) error {
 	sc := bufio.NewScanner(r)
-	line, seen := 0, false
+	line, seen, rows := 0, false, 0
+	v := make([]float64, len(columns))
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
@@ -26,34 +53,36 @@ func ParseTrace(r io.Reader) ([]Point, error) {
 		first := !seen
 		seen = true
 		fields := strings.Split(text, ",")
-		if len(fields) != 2 {
+		if len(fields) != len(columns) {
 			if first {
 				continue // header
 			}
-			return nil, fmt.Errorf("trace line %d: want 2 fields t_seconds,demand_cores, got %d in %q", line, len(fields), text)
+			return fmt.Errorf("%s line %d: want %d fields %s, got %d in %q", what, line, len(columns), strings.Join(columns, ","), len(fields), text)
 		}
-		t, errT := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
-		d, errD := strconv.ParseFloat(strings.TrimSpace(fields[1]), 64)
-		if first && (errT != nil || errD != nil) {
+		var errs []error
+		for i, f := range fields {
+			fields[i] = strings.TrimSpace(f)
+			var err error
+			if v[i], err = strconv.ParseFloat(fields[i], 64); err != nil {
+				errs = append(errs, fmt.Errorf("%s line %d: %s %q is not a number", what, line, columns[i], fields[i]))
+			}
+		}
+		if first && len(errs) > 0 {
 			continue // header
 		}
-		switch {
-		case errT != nil || math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > 1e9:
-			return nil, fmt.Errorf("trace line %d: t_seconds %q is not a number of seconds in [0, 1e9]", line, fields[0])
-		case errD != nil || math.IsNaN(d) || math.IsInf(d, 0) || d < 0:
-			return nil, fmt.Errorf("trace line %d: demand_cores %q is not a finite number >= 0", line, fields[1])
+		if len(errs) > 0 {
+			return errs[0]
 		}
-		p := Point{T: time.Duration(math.Round(t * float64(time.Second))), Demand: d}
-		if n := len(out); n > 0 && p.T <= out[n-1].T {
-			return nil, fmt.Errorf("trace line %d: t_seconds %q is not after the previous row's %v", line, fields[0], out[n-1].T.Seconds())
+		if err := row(line, v, fields); err != nil {
+			return err
 		}
-		out = append(out, p)
+		rows++
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read trace: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("trace: no data rows")
+	if rows == 0 {
+		return errors.New(what + ": no data rows")
 	}
-	return out, nil
+	return nil
 }
