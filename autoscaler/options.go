@@ -112,6 +112,9 @@ type Options struct {
 	Usage     UsageSource
 	PodValues PodValuesSource
 	Scalars   ScalarSource
+	// MetricsAPIs serves the Pods, Object and External metrics that have no
+	// query (custom.metrics.k8s.io, external.metrics.k8s.io).
+	MetricsAPIs MetricsAPISource
 	// Actuator applies mode "apply" targets; DryRunActuator serves mode
 	// "dry-run" targets and HPA conflicts. When nil, New uses
 	// ScaleActuators over Scales (counted in ebb_actuations_total).

@@ -15,8 +15,9 @@ import (
 )
 
 // pass holds what one pass reads once and shares between its targets: the
-// namespace's metrics-server usage (one list), PromQL results by query
-// (each distinct query once), and the HPAs' targets.
+// namespace's metrics-server usage (one list), PromQL results by query and
+// metrics-API answers by request (each distinct one once), and the HPAs'
+// targets.
 type pass struct {
 	now  time.Time
 	cfg  Config
@@ -28,6 +29,7 @@ type pass struct {
 	usageRead bool
 	podValues map[string]queryResult[metricsource.PodValues]
 	scalars   map[string]queryResult[float64]
+	apiValues map[metricsource.MetricRequest]queryResult[[]metricsource.MetricValue]
 	// hpaTargets maps "<group>/<Kind>/<name>" to the name of an HPA that
 	// targets it.
 	hpaTargets map[string]string
@@ -43,7 +45,7 @@ type queryResult[T any] struct {
 
 // once returns cache[q] when q already ran in this pass, else runs fetch
 // and keeps its result.
-func once[T any](cache map[string]queryResult[T], q string, fetch func() (T, error)) (T, error) {
+func once[K comparable, T any](cache map[K]queryResult[T], q K, fetch func() (T, error)) (T, error) {
 	if r, ok := cache[q]; ok {
 		return r.v, r.err
 	}
@@ -144,6 +146,10 @@ func (p *pass) hpaConflict(t Target, gk schema.GroupKind) (string, error) {
 func (p *pass) observeMetrics(ctx context.Context, t Target, vars metricsource.QueryVars, pods []horizontal.Pod) []horizontal.MetricValues {
 	out := make([]horizontal.MetricValues, len(t.Spec.Metrics))
 	for i, ms := range t.Spec.Metrics {
+		if r, ok := apiRequest(t, i, vars.Selector); ok {
+			out[i] = p.observeAPIMetric(ctx, r, pods)
+			continue
+		}
 		out[i] = p.observeMetric(ctx, t, ms, vars, pods)
 	}
 	return out

@@ -7,6 +7,8 @@
 # may lack are set up first, as documented in docs/install.md:
 #   - system:aggregated-metrics-reader (metrics-server's manifests ship it;
 #     it aggregates metrics.k8s.io read into `admin`)
+#   - ebb:aggregated-custom-metrics-reader (docs/install.md: aggregates read
+#     of custom.metrics.k8s.io and external.metrics.k8s.io into `admin`)
 #   - pods/resize patch for the namespace admin (not in `admin` as of 1.36)
 # Then it checks what ebb's ServiceAccount may and may not do. The cluster is
 # started in its own directory and stopped on exit.
@@ -42,6 +44,19 @@ rules:
   - apiGroups: ["metrics.k8s.io"]
     resources: ["pods", "nodes"]
     verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: ebb:aggregated-custom-metrics-reader
+  labels:
+    rbac.authorization.k8s.io/aggregate-to-view: "true"
+    rbac.authorization.k8s.io/aggregate-to-edit: "true"
+    rbac.authorization.k8s.io/aggregate-to-admin: "true"
+rules:
+  - apiGroups: ["custom.metrics.k8s.io", "external.metrics.k8s.io"]
+    resources: ["*"]
+    verbs: ["get", "list"]
 YAML
 
 # namespace_admin NS: prints a token of a namespace admin of NS.
@@ -66,7 +81,8 @@ check() {
   for i in $(seq 150); do
     [ "$("${as_admin[@]}" auth can-i patch pods --subresource=resize || true)" = yes ] &&
       [ "$("${as_admin[@]}" auth can-i patch deployments.apps || true)" = yes ] &&
-      [ "$("${as_admin[@]}" auth can-i list pods.metrics.k8s.io || true)" = yes ] && break
+      [ "$("${as_admin[@]}" auth can-i list pods.metrics.k8s.io || true)" = yes ] &&
+      [ "$("${as_admin[@]}" auth can-i list queue.external.metrics.k8s.io || true)" = yes ] && break
     sleep 0.2
   done
   log "namespace admin of $ns ready after $i polls"
@@ -88,6 +104,9 @@ yes patch pods resize
 no patch replicasets.apps
 no delete deployments.apps scale
 yes list pods.metrics.k8s.io
+yes get pods.custom.metrics.k8s.io http_requests
+yes list queue_depth.external.metrics.k8s.io
+no create pods.custom.metrics.k8s.io http_requests
 yes update leases.coordination.k8s.io
 yes create events.events.k8s.io
 yes watch horizontalpodautoscalers.autoscaling

@@ -19,8 +19,10 @@ const (
 
 // Source names used in errors and in the source metrics' "source" label.
 const (
-	SourceMetricsServer = "metrics-server"
-	SourcePrometheus    = "prometheus"
+	SourceMetricsServer   = "metrics-server"
+	SourcePrometheus      = "prometheus"
+	SourceCustomMetrics   = "custom-metrics"   // custom.metrics.k8s.io (an adapter)
+	SourceExternalMetrics = "external-metrics" // external.metrics.k8s.io (an adapter)
 )
 
 // settings are what the Options of both sources set.

@@ -15,6 +15,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // API validation limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
@@ -179,6 +180,12 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 		out.Target = convertTarget(m.Pods.Target, path+".target", byPodsField, errs)
 	case autoscalingv2.ObjectMetricSourceType:
 		out = identified(horizontal.ObjectMetric, m.Object.Metric, path, errs)
+		if m.Object.DescribedObject.Kind == "" {
+			errs.required(path+".describedObject.kind", "must be set")
+		}
+		if m.Object.DescribedObject.Name == "" {
+			errs.required(path+".describedObject.name", "must be set")
+		}
 		out.Target = convertTarget(m.Object.Target, path+".target", byObjectType, errs)
 	case autoscalingv2.ExternalMetricSourceType:
 		out = identified(horizontal.ExternalMetric, m.External.Metric, path, errs)
@@ -190,6 +197,9 @@ func convertMetric(m autoscalingv2.MetricSpec, path string, errs *problems) (hor
 func identified(t horizontal.MetricType, id autoscalingv2.MetricIdentifier, path string, errs *problems) horizontal.MetricSpec {
 	if id.Name == "" {
 		errs.required(path+".metric.name", "must specify a metric name")
+	}
+	if _, err := metav1.LabelSelectorAsSelector(id.Selector); err != nil {
+		errs.required(path+".metric.selector", err.Error()) // err quotes the value
 	}
 	return horizontal.MetricSpec{Type: t, Name: id.Name}
 }

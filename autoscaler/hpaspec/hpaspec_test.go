@@ -163,6 +163,18 @@ metrics:
 			"p.metrics[2].external.target.averageValue: must set either value or averageValue",
 			"p.metrics[3].containerResource.container: must specify a container",
 			"p.metrics[3].containerResource.target.averageValue: may not be set together with averageUtilization"}},
+		{"metric selector and described object as the API server checks them", `
+maxReplicas: 3
+metrics:
+- type: Pods
+  pods: {metric: {name: qps, selector: {matchLabels: {"bad key!": x}}}, target: {type: AverageValue, averageValue: 1}}
+- type: Object
+  object: {metric: {name: hits, selector: {matchExpressions: [{key: verb, operator: In}]}}, describedObject: {apiVersion: v1}, target: {type: Value, value: "2"}}
+`, []string{
+			`p.metrics[0].pods.metric.selector: key: Invalid value: "bad key!": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+			"p.metrics[1].object.metric.selector: values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty",
+			"p.metrics[1].object.describedObject.kind: must be set",
+			"p.metrics[1].object.describedObject.name: must be set"}},
 		{"object target field must match its type", `
 maxReplicas: 3
 metrics:

@@ -50,8 +50,11 @@ type CompiledTarget struct {
 	Options horizontal.Options
 	// Queries maps a Pods/Object/External metric name to its PromQL
 	// template (checked; render it with metricsource.RenderQuery). Resource
-	// and ContainerResource metrics have none.
+	// and ContainerResource metrics have none; nor have the Pods, Object and
+	// External metrics read from the metrics APIs.
 	Queries map[string]string
+	// Sources says where each metric of Spec.Metrics (same index) is read.
+	Sources []MetricSource
 	Missing MissingMetrics // Action is always set
 	// Vertical is the target's vertical side, defaults applied (mode
 	// recommend when the policy has no vertical section).

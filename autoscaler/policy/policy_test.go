@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 	"github.com/google/go-cmp/cmp"
@@ -42,6 +43,7 @@ func TestLoadExample(t *testing.T) {
 		Max     int32
 		Metrics []string
 		Queries []string
+		Sources []string
 		Missing MissingMetrics
 		// Vertical mode and rollout period.
 		Vertical VerticalMode
@@ -57,19 +59,24 @@ func TestLoadExample(t *testing.T) {
 		for name := range ct.Queries {
 			s.Queries = append(s.Queries, name)
 		}
+		for _, src := range ct.Sources {
+			s.Sources = append(s.Sources, src.String())
+		}
 		got = append(got, s)
 	}
 	want := []summary{
 		{Key: "Deployment/web", Mode: ModeApply, Min: 2, Max: 20,
 			Metrics:  []string{"Resource/cpu", "Pods/http_requests_per_second"},
 			Queries:  []string{"http_requests_per_second"},
+			Sources:  []string{"metrics.k8s.io (metrics-server)", "Prometheus (queries.http_requests_per_second)"},
 			Missing:  MissingMetrics{Action: MissingFallback, AfterCycles: 8, FallbackReplicas: 4},
 			Vertical: VerticalRollout, Rollout: 2 * time.Hour},
 		{Key: "StatefulSet/worker", Mode: ModeDryRun, Min: 1, Max: 10,
 			Metrics: []string{"External/queue_messages"}, Queries: []string{"queue_messages"},
+			Sources: []string{"Prometheus (queries.queue_messages)"},
 			Missing: MissingMetrics{Action: MissingHold}, Vertical: VerticalRecommend},
 		{Key: "Deployment/batch", Mode: ModeOff, Min: 1, Max: 3,
-			Metrics: []string{"Resource/cpu"}, Missing: MissingMetrics{Action: MissingHold}, Vertical: VerticalRecommend},
+			Metrics: []string{"Resource/cpu"}, Sources: []string{"metrics.k8s.io (metrics-server)"}, Missing: MissingMetrics{Action: MissingHold}, Vertical: VerticalRecommend},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("compiled targets (-want +got):\n%s", d)
@@ -118,6 +125,7 @@ targets:
 			Options: horizontal.Options{Tolerance: 0.1, CPUInitializationPeriod: 5 * time.Minute,
 				InitialReadinessDelay: 30 * time.Second, DownscaleStabilization: 5 * time.Minute},
 			Queries: map[string]string{},
+			Sources: []MetricSource{{Source: metricsource.SourceMetricsServer}},
 			Missing: MissingMetrics{Action: MissingHold},
 			// No vertical section: recommend, joined with the horizontal
 			// cpu utilization target.

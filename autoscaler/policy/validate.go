@@ -260,6 +260,7 @@ func compileTarget(c *checker, d Defaults, t Target, path string) (CompiledTarge
 	}
 	ct.Spec = spec
 	ct.Queries = compileQueries(c, h, t.Queries, path)
+	ct.Sources = MetricSources(h, ct.Queries)
 	ct.Missing = resolveMissing(c, d, t, h, path)
 	// The defaults' problems are reported once, by checkDefaults.
 	ct.Vertical = compileVertical(c, checkVertical(&checker{}, "defaults.vertical", d.Vertical), t, ct, path)
@@ -267,7 +268,7 @@ func compileTarget(c *checker, d Defaults, t Target, path string) (CompiledTarge
 }
 
 // promMetricNames returns the names of the Pods, Object and External metrics
-// with the index of their first occurrence.
+// (those a query may read) with the index of their first occurrence.
 func promMetricNames(h autoscalingv2.HorizontalPodAutoscalerSpec) map[string]int {
 	names := map[string]int{}
 	for i, m := range h.Metrics {
@@ -289,19 +290,11 @@ func promMetricNames(h autoscalingv2.HorizontalPodAutoscalerSpec) map[string]int
 	return names
 }
 
+// compileQueries checks the PromQL templates: each must name a Pods, Object
+// or External metric of the spec and render. A metric without an entry is
+// read from the metrics APIs (MetricSources), as the HPA reads it.
 func compileQueries(c *checker, h autoscalingv2.HorizontalPodAutoscalerSpec, queries map[string]string, path string) map[string]string {
 	names := promMetricNames(h)
-	missing := make([]string, 0, len(names))
-	for name := range names {
-		if _, ok := queries[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	sort.Slice(missing, func(a, b int) bool { return names[missing[a]] < names[missing[b]] })
-	for _, name := range missing {
-		c.required(fmt.Sprintf("%s.queries.%s", path, name),
-			fmt.Sprintf("must be set: %s.horizontal.metrics[%d] reads metric %q from Prometheus", path, names[name], name))
-	}
 	keys := make([]string, 0, len(queries))
 	for k := range queries {
 		keys = append(keys, k)

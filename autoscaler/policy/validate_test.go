@@ -80,7 +80,6 @@ targets:
 				`targets[0] Deployment/: targets[0].mode: invalid value "false": must be off, dry-run or apply (YAML reads an unquoted off as false: write "off" in quotes)`,
 				`targets[1] Deployment/web: targets[1].mode: invalid value "sometimes": must be off, dry-run or apply`,
 				`targets[1] Deployment/web: targets[1].horizontal.maxReplicas: invalid value 3: must be greater than or equal to minReplicas (4)`,
-				`targets[1] Deployment/web: targets[1].queries.rps: must be set: targets[1].horizontal.metrics[0] reads metric "rps" from Prometheus`,
 				`targets[1] Deployment/web: targets[1].queries.other: invalid value "other": names no Pods, Object or External metric of horizontal.metrics`,
 				`targets[1] Deployment/web: targets[1].queries.queue: render query template "sum(q{ns=\"{{.Nope}}\"})": template: query:1:12: executing "query" at <.Nope>: can't evaluate field Nope in type metricsource.QueryVars`,
 				`targets[1] Deployment/web: targets[1].missingMetrics.afterCycles: invalid value 0: must be greater than or equal to 1 with action fallback`,

@@ -17,6 +17,10 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	customclient "k8s.io/metrics/pkg/client/custom_metrics"
+	externalclient "k8s.io/metrics/pkg/client/external_metrics"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 // clusterOptions are the flags of every command that talks to a cluster:
@@ -135,6 +139,11 @@ type clients struct {
 	metrics metricsclient.Interface
 	scales  scale.ScalesGetter
 	mapper  meta.RESTMapper // a DeferredDiscoveryRESTMapper in production
+	// custom and external read the metrics APIs (as the HPA does);
+	// customVersions is the custom metrics client's discovery cache.
+	custom         customclient.CustomMetricsClient
+	customVersions customclient.AvailableAPIsGetter
+	external       externalclient.ExternalMetricsClient
 }
 
 func newClients(cfg *rest.Config) (*clients, error) {
@@ -155,5 +164,13 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scale client: %w", err)
 	}
-	return &clients{kube: kube, metrics: mc, scales: scales, mapper: mapper}, nil
+	c := &clients{kube: kube, metrics: mc, scales: scales, mapper: mapper}
+	// The metrics APIs' clients take no context: bound each call.
+	mcfg := rest.CopyConfig(cfg)
+	mcfg.Timeout = metricsource.DefaultTimeout
+	c.custom, c.customVersions = metricsource.NewCustomMetricsClient(mcfg, mapper, disc)
+	if c.external, err = metricsource.NewExternalMetricsClient(mcfg); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

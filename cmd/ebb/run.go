@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	customclient "k8s.io/metrics/pkg/client/custom_metrics"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
@@ -177,6 +178,7 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	if prom != nil {
 		o.PodValues, o.Scalars = prom, prom
 	}
+	o.MetricsAPIs = metricsource.NewMetricsAPIs(p.c.custom, p.c.external, metricsource.WithMetrics(sm))
 	var history vertical.RangeQuerier
 	if prom != nil {
 		history = prom // seeds the vertical histograms from Prometheus history once per target
@@ -221,6 +223,10 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 		return err
 	}
 	go func() { _ = w.Run(ctx) }()
+	// As kube-controller-manager (every HPA sync period, 15s by default):
+	// forget the custom metrics API version, so an adapter installed or
+	// upgraded later is seen.
+	go customclient.PeriodicallyInvalidate(c.customVersions, policy.DefaultSyncPeriod, ctx.Done())
 	ready.Set(true)
 	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect)
 	if !f.leaderElect {

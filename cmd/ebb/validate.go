@@ -41,8 +41,9 @@ func (o *validateOptions) Run(streams genericiooptions.IOStreams) error {
 }
 
 // newValidateCmd is `ebb validate -f policy.yaml [more.yaml ...]`: it parses
-// and validates each policy file and prints "FILE: ok (N targets)", or every
-// problem, one per line as "FILE: problem", and exits 2.
+// and validates each policy file and prints "FILE: ok (N targets)" followed
+// by where each metric of each target is read, or every problem, one per
+// line as "FILE: problem", and exits 2.
 func newValidateCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &validateOptions{}
 	var file string
@@ -50,7 +51,10 @@ func newValidateCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "validate -f policy.yaml [more.yaml ...]",
 		Short: "Check policy files and print every problem",
 		Long: `Check policy files and print every problem, one per line as "FILE: problem".
-A valid file prints "FILE: ok (N targets)". Exit 2 when any file is invalid.`,
+A valid file prints "FILE: ok (N targets)", then one line per metric of each target
+saying where it is read: metrics-server, the metrics APIs (custom.metrics.k8s.io,
+external.metrics.k8s.io: a metric without a queries entry) or Prometheus.
+Exit 2 when any file is invalid.`,
 		Example: "  ebb validate -f policy.yaml\n  ebb validate -f a.yaml b.yaml",
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.files = args
@@ -87,6 +91,11 @@ func validateFile(path string, stdout, stderr io.Writer) bool {
 		return false
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d %s)\n", path, len(c.Targets), plural(len(c.Targets), "target"))
+	for _, t := range c.Targets {
+		for i, src := range t.Sources {
+			fmt.Fprintf(stdout, "  %s %s: %s\n", t.Key(), t.Spec.Metrics[i], src)
+		}
+	}
 	return true
 }
 

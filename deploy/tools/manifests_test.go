@@ -139,6 +139,9 @@ func TestRoleRules(t *testing.T) {
 		{"events.k8s.io", "events", "patch", true},
 		{"autoscaling", "horizontalpodautoscalers", "list", true},
 		{"metrics.k8s.io", "pods", "list", true},
+		{"custom.metrics.k8s.io", "pods/http_requests", "get", true},
+		{"custom.metrics.k8s.io", "services/http_requests", "get", true},
+		{"external.metrics.k8s.io", "queue_depth", "list", true},
 		// nothing more
 		{"", "secrets", "get", false},
 		{"", "pods", "delete", false},
@@ -148,6 +151,8 @@ func TestRoleRules(t *testing.T) {
 		{"apps", "replicasets", "patch", false},
 		{"coordination.k8s.io", "leases", "delete", false},
 		{"metrics.k8s.io", "nodes", "list", false},
+		{"custom.metrics.k8s.io", "pods/http_requests", "create", false},
+		{"external.metrics.k8s.io", "queue_depth", "watch", false},
 		{"rbac.authorization.k8s.io", "roles", "escalate", false},
 	} {
 		t.Run(tc.group+"/"+tc.resource+" "+tc.verb, func(t *testing.T) {

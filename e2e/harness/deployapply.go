@@ -34,8 +34,9 @@ var ErrClusterScoped = errors.New("cluster-scoped kind: a namespace admin may no
 
 // NamespaceAdmin is an identity with the rights a user installing ebb
 // without cluster-admin has: the built-in `admin` ClusterRole bound in one
-// namespace, plus the two grants docs/install.md asks for (pods/resize patch
-// and metrics.k8s.io pods read), as a namespaced Role. It has no
+// namespace, plus the grants docs/install.md asks for (pods/resize patch,
+// metrics.k8s.io pods read, custom.metrics.k8s.io and
+// external.metrics.k8s.io read), as a namespaced Role. It has no
 // cluster-scoped right at all.
 type NamespaceAdmin struct {
 	Namespace string
@@ -50,6 +51,7 @@ func namespaceAdminExtraRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"pods/resize"}, Verbs: []string{"patch"}},
 		{APIGroups: []string{"metrics.k8s.io"}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"custom.metrics.k8s.io", "external.metrics.k8s.io"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
 	}
 }
 
