@@ -10,7 +10,7 @@ import (
 
 // MetricsAPISource reads Pods, Object and External metrics from the metrics
 // APIs an adapter serves (custom.metrics.k8s.io, external.metrics.k8s.io);
-// metricsource.MetricsAPIs satisfies it.
+// metricsapi.Source satisfies it.
 type MetricsAPISource interface {
 	Metric(ctx context.Context, r metricsource.MetricRequest) ([]metricsource.MetricValue, error)
 }

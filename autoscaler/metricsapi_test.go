@@ -23,6 +23,7 @@ import (
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/metricsource/metricsapi"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
@@ -139,7 +140,7 @@ func TestMetricsAPIMetricsScaleAndAreReadOncePerPass(t *testing.T) {
 	ad.podRPS = map[string]string{"a-0": "30", "a-1": "30", "b-0": "5", "b-1": "5", "other-0": "1k"}
 	ad.svcRPS = map[string]string{"a": "60", "b": "10"}
 	l, _ := c.newLoop(t, loopConfig{targets: compileTargets(t, "a", "b")})
-	l.o.MetricsAPIs = metricsource.NewMetricsAPIs(ad.custom, ad.external)
+	l.o.MetricsAPIs = metricsapi.New(ad.custom, ad.external, nil)
 	rep, err := l.Pass(t.Context(), time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestMetricsAPIDownHolds(t *testing.T) {
 	ad := newFakeAdapter()
 	ad.down = true
 	l, rec := c.newLoop(t, loopConfig{targets: compileTargets(t, "a")})
-	l.o.MetricsAPIs = metricsource.NewMetricsAPIs(ad.custom, ad.external)
+	l.o.MetricsAPIs = metricsapi.New(ad.custom, ad.external, nil)
 	rep, err := l.Pass(t.Context(), time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,13 @@ func (m *SourceMetrics) excludedPods(source string, pods []PodUsage) {
 	}
 }
 
+// Observe records one request to source (a Source* name) that took took
+// and failed with err (nil: success), for sources outside this package; a
+// nil receiver records nothing.
+func (m *SourceMetrics) Observe(source string, took time.Duration, err error) {
+	m.observe(source, took, err)
+}
+
 // observe records one request; a nil receiver records nothing.
 func (m *SourceMetrics) observe(source string, took time.Duration, err error) {
 	if m == nil {

@@ -21,6 +21,7 @@ import (
 	externalclient "k8s.io/metrics/pkg/client/external_metrics"
 
 	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/metricsource/metricsapi"
 )
 
 // clusterOptions are the flags of every command that talks to a cluster:
@@ -168,8 +169,8 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	// The metrics APIs' clients take no context: bound each call.
 	mcfg := rest.CopyConfig(cfg)
 	mcfg.Timeout = metricsource.DefaultTimeout
-	c.custom, c.customVersions = metricsource.NewCustomMetricsClient(mcfg, mapper, disc)
-	if c.external, err = metricsource.NewExternalMetricsClient(mcfg); err != nil {
+	c.custom, c.customVersions = metricsapi.NewCustomMetricsClient(mcfg, mapper, disc)
+	if c.external, err = metricsapi.NewExternalMetricsClient(mcfg); err != nil {
 		return nil, err
 	}
 	return c, nil

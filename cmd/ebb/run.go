@@ -32,6 +32,7 @@ import (
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
 	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/metricsource/metricsapi"
 )
 
 // runOptions are the flags of `ebb run`.
@@ -178,7 +179,7 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	if prom != nil {
 		o.PodValues, o.Scalars = prom, prom
 	}
-	o.MetricsAPIs = metricsource.NewMetricsAPIs(p.c.custom, p.c.external, metricsource.WithMetrics(sm))
+	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, sm)
 	var history vertical.RangeQuerier
 	if prom != nil {
 		history = prom // seeds the vertical histograms from Prometheus history once per target

@@ -1,4 +1,4 @@
-package metricsource
+package metricsapi
 
 import (
 	"context"
@@ -21,7 +21,11 @@ import (
 	externalmetrics "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	customfake "k8s.io/metrics/pkg/client/custom_metrics/fake"
 	externalfake "k8s.io/metrics/pkg/client/external_metrics/fake"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
+
+var sampleTime = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 
 func int64p(v int64) *int64 { return &v }
 
@@ -54,7 +58,7 @@ func record(a k8stesting.Action) recordedAction {
 	return r
 }
 
-func TestMetricsAPIsMetric(t *testing.T) {
+func TestSourceMetric(t *testing.T) {
 	podsList := &custommetrics.MetricValueList{Items: []custommetrics.MetricValue{
 		customItem("Pod", "web-1", "12500m", nil),
 		customItem("Pod", "web-2", "7", int64p(30)),
@@ -65,17 +69,17 @@ func TestMetricsAPIsMetric(t *testing.T) {
 	}}
 	for _, tc := range []struct {
 		name       string
-		req        MetricRequest
+		req        metricsource.MetricRequest
 		custom     runtime.Object // answer of the custom metrics fake
 		external   runtime.Object // answer of the external metrics fake
-		want       []MetricValue
+		want       []metricsource.MetricValue
 		wantAction recordedAction
 	}{
 		{
 			name:   "Pods metric: GetForObjects on pods by the target's selector, values, timestamps and windows as served",
-			req:    MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web", MetricSelector: "verb=GET"},
+			req:    metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web", MetricSelector: "verb=GET"},
 			custom: podsList,
-			want: []MetricValue{
+			want: []metricsource.MetricValue{
 				{Name: "web-1", MilliValue: 12500, Timestamp: sampleTime},
 				{Name: "web-2", MilliValue: 7000, Timestamp: sampleTime, Window: 30 * time.Second},
 			},
@@ -84,33 +88,33 @@ func TestMetricsAPIsMetric(t *testing.T) {
 		},
 		{
 			name: "Object metric on a Service: GetForObject on the described object",
-			req: MetricRequest{Kind: ObjectMetric, Namespace: "prod", Metric: "http_requests",
-				Object: ObjectRef{APIVersion: "v1", Kind: "Service", Name: "web"}},
+			req: metricsource.MetricRequest{Kind: metricsource.ObjectMetric, Namespace: "prod", Metric: "http_requests",
+				Object: metricsource.ObjectRef{APIVersion: "v1", Kind: "Service", Name: "web"}},
 			custom:     &custommetrics.MetricValueList{Items: []custommetrics.MetricValue{customItem("Service", "web", "60", nil)}},
-			want:       []MetricValue{{Name: "web", MilliValue: 60000, Timestamp: sampleTime}},
+			want:       []metricsource.MetricValue{{Name: "web", MilliValue: 60000, Timestamp: sampleTime}},
 			wantAction: recordedAction{Verb: "get", Resource: "services.custom.metrics.k8s.io", Namespace: "prod", Name: "web", Metric: "http_requests"},
 		},
 		{
 			name: "Object metric of a group kind (apps Deployment)",
-			req: MetricRequest{Kind: ObjectMetric, Namespace: "prod", Metric: "queue",
-				Object: ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"}},
+			req: metricsource.MetricRequest{Kind: metricsource.ObjectMetric, Namespace: "prod", Metric: "queue",
+				Object: metricsource.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"}},
 			custom:     &custommetrics.MetricValueList{Items: []custommetrics.MetricValue{customItem("Deployment", "worker", "3", nil)}},
-			want:       []MetricValue{{Name: "worker", MilliValue: 3000, Timestamp: sampleTime}},
+			want:       []metricsource.MetricValue{{Name: "worker", MilliValue: 3000, Timestamp: sampleTime}},
 			wantAction: recordedAction{Verb: "get", Resource: "deployments.apps.custom.metrics.k8s.io", Namespace: "prod", Name: "worker", Metric: "queue"},
 		},
 		{
 			name: "Object metric on the Namespace: root-scoped, named for the target's namespace whatever the spec says",
-			req: MetricRequest{Kind: ObjectMetric, Namespace: "prod", Metric: "load",
-				Object: ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: "elsewhere"}},
+			req: metricsource.MetricRequest{Kind: metricsource.ObjectMetric, Namespace: "prod", Metric: "load",
+				Object: metricsource.ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: "elsewhere"}},
 			custom:     &custommetrics.MetricValueList{Items: []custommetrics.MetricValue{customItem("Namespace", "prod", "1", nil)}},
-			want:       []MetricValue{{Name: "prod", MilliValue: 1000, Timestamp: sampleTime}},
+			want:       []metricsource.MetricValue{{Name: "prod", MilliValue: 1000, Timestamp: sampleTime}},
 			wantAction: recordedAction{Verb: "get", Resource: "namespaces.custom.metrics.k8s.io", Name: "prod", Metric: "load"},
 		},
 		{
 			name:     "External metric: List by name and the metric's selector, every value",
-			req:      MetricRequest{Kind: ExternalMetric, Namespace: "prod", Metric: "queue_depth", MetricSelector: "queue=jobs"},
+			req:      metricsource.MetricRequest{Kind: metricsource.ExternalMetric, Namespace: "prod", Metric: "queue_depth", MetricSelector: "queue=jobs"},
 			external: extList,
-			want: []MetricValue{
+			want: []metricsource.MetricValue{
 				{Name: "queue_depth", MilliValue: 40000, Timestamp: sampleTime, Window: time.Minute},
 				{Name: "queue_depth", MilliValue: 2500, Timestamp: sampleTime},
 			},
@@ -121,7 +125,7 @@ func TestMetricsAPIsMetric(t *testing.T) {
 			cm, em := &customfake.FakeCustomMetricsClient{}, &externalfake.FakeExternalMetricsClient{}
 			cm.AddReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) { return true, tc.custom, nil })
 			em.AddReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) { return true, tc.external, nil })
-			got, err := NewMetricsAPIs(cm, em).Metric(context.Background(), tc.req)
+			got, err := New(cm, em, nil).Metric(context.Background(), tc.req)
 			if err != nil {
 				t.Fatalf("Metric(%s): %v", tc.req, err)
 			}
@@ -139,36 +143,36 @@ func TestMetricsAPIsMetric(t *testing.T) {
 	}
 }
 
-func TestMetricsAPIsErrors(t *testing.T) {
+func TestSourceErrors(t *testing.T) {
 	gr := schema.GroupResource{Group: "custom.metrics.k8s.io", Resource: "pods"}
-	pods := MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web"}
-	ext := MetricRequest{Kind: ExternalMetric, Namespace: "prod", Metric: "queue_depth"}
+	pods := metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web"}
+	ext := metricsource.MetricRequest{Kind: metricsource.ExternalMetric, Namespace: "prod", Metric: "queue_depth"}
 	for _, tc := range []struct {
 		name     string
-		req      MetricRequest
+		req      metricsource.MetricRequest
 		answer   runtime.Object
 		err      error
 		noClient bool
 		want     error  // errors.Is
 		wantMsg  string // substring
 	}{
-		{name: "no pod has the metric", req: pods, answer: &custommetrics.MetricValueList{}, want: ErrNoData, wantMsg: "no pod has the metric"},
-		{name: "no external series", req: ext, answer: &externalmetrics.ExternalMetricValueList{}, want: ErrNoData, wantMsg: "no series"},
-		{name: "adapter does not serve the metric (404)", req: pods, err: apierrors.NewNotFound(gr, "http_requests"), want: ErrNoData, wantMsg: "not served"},
-		{name: "adapter down (503)", req: pods, err: apierrors.NewServiceUnavailable("no endpoints"), want: ErrUnavailable},
-		{name: "external adapter down (503)", req: ext, err: apierrors.NewServiceUnavailable("no endpoints"), want: ErrUnavailable},
-		{name: "no client configured", req: ext, noClient: true, want: ErrUnavailable},
-		{name: "bad metric selector names it", req: MetricRequest{Kind: ExternalMetric, Metric: "x", MetricSelector: "a in (b"}, wantMsg: `metric selector "a in (b"`},
-		{name: "unknown kind", req: MetricRequest{Kind: "Resource", Metric: "cpu"}, wantMsg: `unknown metric kind "Resource"`},
+		{name: "no pod has the metric", req: pods, answer: &custommetrics.MetricValueList{}, want: metricsource.ErrNoData, wantMsg: "no pod has the metric"},
+		{name: "no external series", req: ext, answer: &externalmetrics.ExternalMetricValueList{}, want: metricsource.ErrNoData, wantMsg: "no series"},
+		{name: "adapter does not serve the metric (404)", req: pods, err: apierrors.NewNotFound(gr, "http_requests"), want: metricsource.ErrNoData, wantMsg: "not served"},
+		{name: "adapter down (503)", req: pods, err: apierrors.NewServiceUnavailable("no endpoints"), want: metricsource.ErrUnavailable},
+		{name: "external adapter down (503)", req: ext, err: apierrors.NewServiceUnavailable("no endpoints"), want: metricsource.ErrUnavailable},
+		{name: "no client configured", req: ext, noClient: true, want: metricsource.ErrUnavailable},
+		{name: "bad metric selector names it", req: metricsource.MetricRequest{Kind: metricsource.ExternalMetric, Metric: "x", MetricSelector: "a in (b"}, wantMsg: `metric selector "a in (b"`},
+		{name: "unknown kind", req: metricsource.MetricRequest{Kind: "Resource", Metric: "cpu"}, wantMsg: `unknown metric kind "Resource"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cm, em := &customfake.FakeCustomMetricsClient{}, &externalfake.FakeExternalMetricsClient{}
 			react := func(k8stesting.Action) (bool, runtime.Object, error) { return true, tc.answer, tc.err }
 			cm.AddReactor("*", "*", react)
 			em.AddReactor("*", "*", react)
-			src := NewMetricsAPIs(cm, em)
+			src := New(cm, em, nil)
 			if tc.noClient {
-				src = NewMetricsAPIs(nil, nil)
+				src = New(nil, nil, nil)
 			}
 			got, err := src.Metric(context.Background(), tc.req)
 			if err == nil {
@@ -186,7 +190,7 @@ func TestMetricsAPIsErrors(t *testing.T) {
 
 // A call the client cannot cancel (the k8s.io/metrics clients take no
 // context) still returns when the pass's context ends.
-func TestMetricsAPIsContextEnds(t *testing.T) {
+func TestSourceContextEnds(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	cm := &customfake.FakeCustomMetricsClient{}
@@ -196,13 +200,13 @@ func TestMetricsAPIsContextEnds(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := NewMetricsAPIs(cm, nil).Metric(ctx, MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "m"})
+	_, err := New(cm, nil, nil).Metric(ctx, metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "m"})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want context.DeadlineExceeded", err)
 	}
 }
 
-func TestMetricsAPIsSourceMetrics(t *testing.T) {
+func TestSourceSourceMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cm, em := &customfake.FakeCustomMetricsClient{}, &externalfake.FakeExternalMetricsClient{}
 	cm.AddReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -211,10 +215,10 @@ func TestMetricsAPIsSourceMetrics(t *testing.T) {
 	em.AddReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewServiceUnavailable("down")
 	})
-	src := NewMetricsAPIs(cm, em, WithMetrics(NewSourceMetrics(reg)))
+	src := New(cm, em, metricsource.NewSourceMetrics(reg))
 	ctx := context.Background()
-	_, _ = src.Metric(ctx, MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "m"})
-	_, _ = src.Metric(ctx, MetricRequest{Kind: ExternalMetric, Namespace: "prod", Metric: "m"})
+	_, _ = src.Metric(ctx, metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "m"})
+	_, _ = src.Metric(ctx, metricsource.MetricRequest{Kind: metricsource.ExternalMetric, Namespace: "prod", Metric: "m"})
 	want := `
 # HELP ebb_source_errors_total Failed requests to a metric source by kind (transport, no_data, bad_data, unavailable).
 # TYPE ebb_source_errors_total counter

@@ -1,4 +1,4 @@
-package metricsource
+package metricsapi
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 // fakeAPIServer serves discovery (the custom metrics group with the given
@@ -71,7 +73,7 @@ func newTestMapper() meta.RESTMapper {
 
 // newHTTPMetricsAPIs wires the production clients (NewCustomMetricsClient,
 // NewExternalMetricsClient) to srv.
-func newHTTPMetricsAPIs(t *testing.T, srv *httptest.Server) *MetricsAPIs {
+func newHTTPMetricsAPIs(t *testing.T, srv *httptest.Server) *Source {
 	t.Helper()
 	cfg := &rest.Config{Host: srv.URL}
 	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
@@ -83,7 +85,7 @@ func newHTTPMetricsAPIs(t *testing.T, srv *httptest.Server) *MetricsAPIs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewMetricsAPIs(custom, external)
+	return New(custom, external, nil)
 }
 
 func customJSON(version, kind, name, value string, window *int64) map[string]any {
@@ -109,23 +111,23 @@ func customListJSON(version string, items ...map[string]any) map[string]any {
 // The wire requests are the HPA's: selectors as labelSelector and
 // metricLabelSelector query parameters, through the preferred version found
 // by discovery, v1beta1 answers converted.
-func TestMetricsAPIsOverHTTP(t *testing.T) {
+func TestSourceOverHTTP(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		version  string
-		req      MetricRequest
+		req      metricsource.MetricRequest
 		answers  map[string]any
-		want     []MetricValue
+		want     []metricsource.MetricValue
 		wantSeen []string
 	}{
 		{
 			name:    "Pods metric, v1beta2",
 			version: "v1beta2",
-			req: MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web",
+			req: metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web",
 				MetricSelector: "verb=GET"},
 			answers: map[string]any{"/apis/custom.metrics.k8s.io/v1beta2/namespaces/prod/pods/*/http_requests": customListJSON("v1beta2",
 				customJSON("v1beta2", "Pod", "web-1", "10500m", int64p(15)), customJSON("v1beta2", "Pod", "web-2", "9", nil))},
-			want: []MetricValue{
+			want: []metricsource.MetricValue{
 				{Name: "web-1", MilliValue: 10500, Timestamp: sampleTime, Window: 15 * time.Second},
 				{Name: "web-2", MilliValue: 9000, Timestamp: sampleTime},
 			},
@@ -134,23 +136,23 @@ func TestMetricsAPIsOverHTTP(t *testing.T) {
 		{
 			name:    "Object metric on a Service, v1beta1 adapter",
 			version: "v1beta1",
-			req: MetricRequest{Kind: ObjectMetric, Namespace: "prod", Metric: "http_requests", MetricSelector: "code=200",
-				Object: ObjectRef{APIVersion: "v1", Kind: "Service", Name: "web"}},
+			req: metricsource.MetricRequest{Kind: metricsource.ObjectMetric, Namespace: "prod", Metric: "http_requests", MetricSelector: "code=200",
+				Object: metricsource.ObjectRef{APIVersion: "v1", Kind: "Service", Name: "web"}},
 			answers: map[string]any{"/apis/custom.metrics.k8s.io/v1beta1/namespaces/prod/services/web/http_requests": customListJSON("v1beta1",
 				customJSON("v1beta1", "Service", "web", "60", nil))},
-			want:     []MetricValue{{Name: "web", MilliValue: 60000, Timestamp: sampleTime}},
+			want:     []metricsource.MetricValue{{Name: "web", MilliValue: 60000, Timestamp: sampleTime}},
 			wantSeen: []string{"/apis/custom.metrics.k8s.io/v1beta1/namespaces/prod/services/web/http_requests?metricLabelSelector=code%3D200"},
 		},
 		{
 			name:    "External metric",
 			version: "v1beta2",
-			req:     MetricRequest{Kind: ExternalMetric, Namespace: "prod", Metric: "queue_depth", MetricSelector: "queue=jobs"},
+			req:     metricsource.MetricRequest{Kind: metricsource.ExternalMetric, Namespace: "prod", Metric: "queue_depth", MetricSelector: "queue=jobs"},
 			answers: map[string]any{"/apis/external.metrics.k8s.io/v1beta1/namespaces/prod/queue_depth": map[string]any{
 				"kind": "ExternalMetricValueList", "apiVersion": "external.metrics.k8s.io/v1beta1", "metadata": map[string]any{},
 				"items": []any{map[string]any{"metricName": "queue_depth", "metricLabels": map[string]string{"queue": "jobs"},
 					"timestamp": sampleTime.Format(time.RFC3339), "window": 60, "value": "42"}},
 			}},
-			want:     []MetricValue{{Name: "queue_depth", MilliValue: 42000, Timestamp: sampleTime, Window: time.Minute}},
+			want:     []metricsource.MetricValue{{Name: "queue_depth", MilliValue: 42000, Timestamp: sampleTime, Window: time.Minute}},
 			wantSeen: []string{"/apis/external.metrics.k8s.io/v1beta1/namespaces/prod/queue_depth?labelSelector=queue%3Djobs"},
 		},
 	} {
@@ -172,15 +174,15 @@ func TestMetricsAPIsOverHTTP(t *testing.T) {
 	}
 }
 
-func TestMetricsAPIsOverHTTPMissing(t *testing.T) {
-	pods := MetricRequest{Kind: PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web"}
+func TestSourceOverHTTPMissing(t *testing.T) {
+	pods := metricsource.MetricRequest{Kind: metricsource.PodsMetric, Namespace: "prod", Metric: "http_requests", Selector: "app=web"}
 	for _, tc := range []struct {
 		name     string
 		versions []string
 		want     error
 	}{
-		{name: "no adapter registered: custom.metrics.k8s.io not in discovery", want: ErrUnavailable},
-		{name: "adapter does not serve the metric: 404", versions: []string{"v1beta2"}, want: ErrNoData},
+		{name: "no adapter registered: custom.metrics.k8s.io not in discovery", want: metricsource.ErrUnavailable},
+		{name: "adapter does not serve the metric: 404", versions: []string{"v1beta2"}, want: metricsource.ErrNoData},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(&fakeAPIServer{versions: tc.versions})

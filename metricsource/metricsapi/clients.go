@@ -1,4 +1,4 @@
-package metricsource
+package metricsapi
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/rest"
 	customclient "k8s.io/metrics/pkg/client/custom_metrics"
 	externalclient "k8s.io/metrics/pkg/client/external_metrics"
+
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 // NewCustomMetricsClient returns the custom metrics client kube-controller-manager gives
@@ -40,7 +42,7 @@ type unavailableOnError struct {
 func (u unavailableOnError) PreferredVersion() (schema.GroupVersion, error) {
 	gv, err := u.AvailableAPIsGetter.PreferredVersion()
 	if err != nil {
-		return gv, fmt.Errorf("discover custom.metrics.k8s.io: %w: %w", ErrUnavailable, err)
+		return gv, fmt.Errorf("discover custom.metrics.k8s.io: %w: %w", metricsource.ErrUnavailable, err)
 	}
 	return gv, nil
 }
