@@ -22,7 +22,7 @@ type htmlPage struct {
 
 type htmlTarget struct {
 	ID, Ref, Mode, Replicas, Reason, Message, HPA, HPAClass, Vertical string
-	ShapedBy, Blocking                                                []string
+	ShapedBy, Blocking, Notes                                         []string
 	MetricHeader, ContainerHeader                                     []string
 	Metrics, Containers                                               [][]string
 	Charts                                                            []template.HTML
@@ -53,6 +53,9 @@ func newHTMLTarget(r Report, t Target, i int) (htmlTarget, error) {
 	ht.HPA, ht.HPAClass = hpaCell(t)
 	for _, c := range t.Blocking {
 		ht.Blocking = append(ht.Blocking, c.String())
+	}
+	for _, c := range t.Notes {
+		ht.Notes = append(ht.Notes, c.String())
 	}
 	for _, m := range t.Metrics {
 		ht.Metrics = append(ht.Metrics, metricRow(m))
@@ -180,7 +183,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 <section class="target" id="{{.ID}}" data-target="{{.Ref}}">
 <h2>{{.Ref}} <span class="mode">({{.Mode}})</span></h2>
 {{if .Message}}<p>{{.Message}}</p>{{end}}
-{{if or .ShapedBy .Blocking}}<ul>{{range .ShapedBy}}<li>Shaped by: {{.}}</li>{{end}}{{range .Blocking}}<li class="blocked">Blocked: {{.}}</li>{{end}}</ul>{{end}}
+{{if or .ShapedBy .Blocking .Notes}}<ul>{{range .ShapedBy}}<li>Shaped by: {{.}}</li>{{end}}{{range .Blocking}}<li class="blocked">Blocked: {{.}}</li>{{end}}{{range .Notes}}<li>Note: {{.}}</li>{{end}}</ul>{{end}}
 {{if .Metrics}}<table class="metrics"><thead><tr>{{range .MetricHeader}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Metrics}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody></table>{{end}}
