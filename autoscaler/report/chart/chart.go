@@ -5,18 +5,20 @@
 // writer) and deterministic: the same chart gives the same bytes, which
 // keeps the report golden-tested.
 //
-// Why not gonum.org/v1/plot (v0.17.0) with its vg/vgsvg backend: measured on
-// a 4-series, 720-point chart it is deterministic and 43 KB, but its text
-// names the font "Liberation Serif" and is laid out with that font's
+// Why not gonum.org/v1/plot (v0.17.0) with its vg/vgsvg backend, measured
+// on the chart of BenchmarkRender (four step series of 1,440 points, six
+// hours of 15 s passes): vgsvg is deterministic, but writes 164 KB in
+// about 105 ms where this package writes 6 KB in about 10 ms (it drops the
+// middle of flat runs and keeps at most four points per pixel column). Its
+// text names the font "Liberation Serif" and is laid out with that font's
 // metrics, which a browser without it replaces (labels then overrun); with
-// vgsvg.EmbedFonts(true) each SVG carries the TTF in base64 and weighs
-// 568 KB, per chart. Its plotters reject NaN (plotter.CheckFloats), so a
-// missing sample needs a line per segment, and its time ticks fall on
+// vgsvg.EmbedFonts(true) the TTF rides along in base64 and the chart
+// weighs 688 KB, per chart. Its plotters reject NaN (plotter.CheckFloats),
+// so a missing sample needs a line per segment, and its time ticks fall on
 // arbitrary minutes. It brings eight modules (fonts, LaTeX, PDF, freetype,
 // x/image, ...) and grows a minimal binary from 2.4 MB to 11.2 MB. The
-// charts here need lines, steps, gaps, dots, two axes and a legend, which
-// this package does in a few hundred tested lines, with CSS-free system
-// fonts and an output a fraction of the size.
+// charts here need lines, steps, gaps, dots, two axes and a legend: a few
+// hundred tested lines, system fonts, no dependency.
 package chart
 
 import (
