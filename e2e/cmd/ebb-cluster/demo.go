@@ -56,8 +56,10 @@ type demoConfig struct {
 // Deployment web (2 replicas), drives a request rate and CPU load that rise
 // and fall over a 3-minute cycle, starts `ebb run` in dry-run with the
 // namespace-scoped identity and prints `ebb report` every 5 s until the
-// duration ends or Ctrl-C. It then stops ebb and the load; the cluster stays
-// up (`make demo` runs `ebb-cluster down` next unless DEMO_KEEP=1).
+// duration ends or Ctrl-C, then writes the HTML report into the demo's
+// directory and prints its path. It then stops ebb and the load; the
+// cluster stays up (`make demo` runs `ebb-cluster down` next unless
+// DEMO_KEEP=1).
 func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) error {
 	ebbBin, err := filepath.Abs(cfg.ebbBin)
 	if err != nil {
@@ -119,7 +121,30 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 	defer ebb.Terminate(5 * time.Second)
 	fmt.Fprintf(w, "demo: cluster %s, namespace %s, ebb (dry-run) pid %d, log %s\n", c.Server(), demoNamespace, ebb.PID, ebb.Log)
 	fmt.Fprintf(w, "demo: KUBECONFIG=%s; Prometheus %s\n", c.AdminKubeconfig(), c.PrometheusURL())
-	return demoLoop(ctx, cfg.duration, o, ebb, reqs, cpu, w)
+	if err := demoLoop(ctx, cfg.duration, o, ebb, reqs, cpu, w); err != nil {
+		return err
+	}
+	// Also after Ctrl-C (make traps it): the page is what the demo leaves.
+	return writeHTMLReport(context.WithoutCancel(ctx), o, cfg.dir, w)
+}
+
+// writeHTMLReport writes `ebb report -o html` (one self-contained page:
+// summary, charts, recommended requests) to dir/report.html and prints
+// its path. Once the leader serves its recent decisions (`ebb status`),
+// the page of its status replaces the one-pass report here.
+func writeHTMLReport(ctx context.Context, o harness.EbbOptions, dir string, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	page, err := harness.EbbReport(ctx, o, "--output", "html")
+	if err != nil {
+		return fmt.Errorf("HTML report: %w", err)
+	}
+	path := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		return fmt.Errorf("write the HTML report: %w", err)
+	}
+	fmt.Fprintf(w, "demo: HTML report (open it in a browser): %s\n", path)
+	return nil
 }
 
 // demoLoop moves the load along a 3-minute triangle (requests 20 → 100 →
