@@ -44,8 +44,8 @@ e2e-build:
 ## (No $(MAKE) in the recipe, so `make -n e2e` stays a dry run. Only ./e2e, not
 ## ./e2e/...: go test buffers -v output when it tests several packages, and
 ## the subpackages' unit tests already run in `make unit`.)
-e2e: cluster-binaries ebb-cluster e2e-build
-	@EBB_BIN=$(BIN)/ebb EBB_E2E_BUILD_SECONDS=$$(cat $(BIN)/.ebb-build-seconds 2>/dev/null) E2E_PARALLEL=$(E2E_PARALLEL) \
+e2e: cluster-binaries chromium ebb-cluster e2e-build
+	@EBB_BIN=$(BIN)/ebb EBB_E2E_BUILD_SECONDS=$$(cat $(BIN)/.ebb-build-seconds 2>/dev/null) E2E_PARALLEL=$(E2E_PARALLEL) EBB_REQUIRE_CHROMIUM=1 \
 	    $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' -v ./e2e; rc=$$?; \
 	  for d in e2e/.run/test-*; do \
 	    pid=$${d##*test-}; \

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/report/reporttest"
 	"github.com/ebb-autoscaler/ebb/e2e/harness"
 )
 
@@ -105,6 +109,7 @@ func TestEbbVertical(t *testing.T) {
 	if g := deploymentGeneration(t, s, ns, name); g != 1 {
 		t.Fatalf("after ebb report the Deployment's generation is %d, want 1 (a report never patches)", g)
 	}
+	checkHTMLReport(t, o, "Deployment/"+name, "Container app CPU (millicores)", "Container app memory (MiB)")
 
 	ebb := startEbb(t, s, o, "")
 	requests := waitTemplateChange(t, s, ns, name, 60*time.Second)
@@ -124,6 +129,38 @@ func TestEbbVertical(t *testing.T) {
 		t.Errorf("Deployment generation %d after a few more passes, want 2 (one rollout per 1h)", g)
 	}
 	t.Logf("rolled out requests cpu %s memory %s", requests.Cpu(), requests.Memory())
+}
+
+// checkHTMLReport runs `ebb report -o html` and opens the page in headless
+// Chromium (autoscaler/report/reporttest): no console error, no request,
+// every chart drawn, and target's section has its replicas chart and the
+// charts named in want. The page and its screenshot stay in the test's
+// artifact directory (go test -artifacts).
+func checkHTMLReport(t *testing.T, o harness.EbbOptions, target string, want ...string) {
+	t.Helper()
+	exec := reporttest.Chromium(t)
+	page, err := harness.EbbReport(context.Background(), o, "-o", "html")
+	if err != nil {
+		t.Fatalf("ebb report -o html: %v", err)
+	}
+	file := filepath.Join(t.ArtifactDir(), "report.html")
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := reporttest.Open(t, exec, file)
+	charts := reporttest.Check(t, v)
+	got, ok := charts[target]
+	if !ok || len(got) == 0 || got[0] != "Replicas" {
+		t.Fatalf("HTML report charts of %s = %q (all: %q), want Replicas first", target, got, charts)
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("HTML report charts of %s = %q, want %q among them", target, got, w)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "report.png"), v.PNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // underRequestedWorkload creates a Deployment of n pods using 300m CPU and
