@@ -2,18 +2,22 @@ package autoscaler
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,16 +25,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	appslisters "k8s.io/client-go/listers/apps/v1"
 	autoscalingv2listers "k8s.io/client-go/listers/autoscaling/v2"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/scale"
-	scalefake "k8s.io/client-go/scale/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/checkpoint"
+	"github.com/ebb-autoscaler/ebb/autoscaler/internal/apitest"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
@@ -38,40 +44,49 @@ import (
 
 const testNS = "shop"
 
-var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+var (
+	deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	configMapsGVR  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
 
-// cluster is a fake namespace: a clientset (state ConfigMap, events,
-// HPAs), a scale client with reactors keeping spec.replicas per workload,
-// a metrics clientset serving per-pod CPU usage, and pod/HPA listers.
+// cluster is a fake namespace: a clientset (state ConfigMaps with
+// resourceVersions enforced, events, leases), Deployments in an informer
+// indexer, a scale client over them that behaves like the API server's
+// scale subresource (Get; Update checks the resourceVersion, honours
+// DryRun=All), a metrics clientset serving per-pod CPU usage, and pod/HPA
+// listers.
 type cluster struct {
-	kube    *fake.Clientset
-	scales  *recordingScales
-	metrics *metricsfake.Clientset
-	pods    cache.Indexer
-	hpas    cache.Indexer
+	kube       *fake.Clientset
+	configMaps *apitest.Versions
+	scales     *fakeScales
+	metrics    *metricsfake.Clientset
+	pods       cache.Indexer
+	hpas       cache.Indexer
+	deploys    cache.Indexer
 
 	mu          sync.Mutex
-	replicas    map[string]int32 // by workload name
+	rv          int
 	cpuMilli    map[string]int64 // usage by pod name
 	metricLists int
 	scaleGets   int
-	patches     int // persisted (non-dry-run) patches
+	updates     int // persisted (non-dry-run) scale updates
 }
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
+	index := func() cache.Indexer {
+		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	}
 	c := &cluster{
 		kube:     fake.NewClientset(),
 		metrics:  metricsfake.NewSimpleClientset(),
-		pods:     cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
-		hpas:     cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
-		replicas: map[string]int32{},
+		pods:     index(),
+		hpas:     index(),
+		deploys:  index(),
 		cpuMilli: map[string]int64{},
 	}
-	fs := &scalefake.FakeScaleClient{}
-	fs.AddReactor("get", "deployments", c.getScale)
-	fs.AddReactor("patch", "deployments", c.patchScale)
-	c.scales = &recordingScales{fake: fs, c: c}
+	c.configMaps = apitest.Enforce(c.kube, configMapsGVR)
+	c.scales = &fakeScales{c: c}
 	c.metrics.PrependReactor("list", "pods", c.listPodMetrics)
 	return c
 }
@@ -82,7 +97,13 @@ func (c *cluster) addWorkload(t testing.TB, name string, n int32, cpu int64, sta
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.replicas[name] = n
+	c.rv++
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, ResourceVersion: strconv.Itoa(c.rv)},
+		Spec:   appsv1.DeploymentSpec{Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}},
+		Status: appsv1.DeploymentStatus{Replicas: n}}
+	if err := c.deploys.Add(d); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i), Namespace: testNS, Labels: map[string]string{"app": name}},
@@ -108,47 +129,44 @@ func (c *cluster) setCPU(workload string, cpu int64) {
 	}
 }
 
+// deployment returns the stored Deployment name (nil when absent). c.mu held.
+func (c *cluster) deployment(name string) *appsv1.Deployment {
+	obj, ok, _ := c.deploys.GetByKey(testNS + "/" + name)
+	if !ok {
+		return nil
+	}
+	return obj.(*appsv1.Deployment)
+}
+
 func (c *cluster) replicasOf(name string) int32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.replicas[name]
+	if d := c.deployment(name); d != nil {
+		return *d.Spec.Replicas
+	}
+	return 0
 }
 
-func (c *cluster) counts() (metricLists, scaleGets, patches int) {
+// setReplicas is another writer (kubectl scale): it changes spec.replicas
+// and the resourceVersion.
+func (c *cluster) setReplicas(name string, n int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.metricLists, c.scaleGets, c.patches
+	c.store(c.deployment(name), n)
 }
 
-func (c *cluster) getScale(a clienttesting.Action) (bool, runtime.Object, error) {
-	name := a.(clienttesting.GetAction).GetName()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.scaleGets++
-	n, ok := c.replicas[name]
-	if !ok {
-		return true, nil, fmt.Errorf("deployments.apps %q not found", name)
-	}
-	return true, &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
-		Spec: autoscalingv1.ScaleSpec{Replicas: n}, Status: autoscalingv1.ScaleStatus{Replicas: n, Selector: "app=" + name}}, nil
+// store writes d with n replicas and a new resourceVersion. c.mu held.
+func (c *cluster) store(d *appsv1.Deployment, n int32) {
+	c.rv++
+	d = d.DeepCopy()
+	d.Spec.Replicas, d.Status.Replicas, d.ResourceVersion = &n, n, strconv.Itoa(c.rv)
+	_ = c.deploys.Update(d)
 }
 
-func (c *cluster) patchScale(a clienttesting.Action) (bool, runtime.Object, error) {
-	pa := a.(clienttesting.PatchAction)
-	var p struct {
-		Spec struct {
-			Replicas int32 `json:"replicas"`
-		} `json:"spec"`
-	}
-	if err := json.Unmarshal(pa.GetPatch(), &p); err != nil {
-		return true, nil, err
-	}
+func (c *cluster) counts() (metricLists, scaleGets, updates int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.patches++
-	c.replicas[pa.GetName()] = p.Spec.Replicas
-	return true, &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: pa.GetName(), Namespace: testNS},
-		Spec: autoscalingv1.ScaleSpec{Replicas: p.Spec.Replicas}}, nil
+	return c.metricLists, c.scaleGets, c.updates
 }
 
 func (c *cluster) listPodMetrics(clienttesting.Action) (bool, runtime.Object, error) {
@@ -156,7 +174,7 @@ func (c *cluster) listPodMetrics(clienttesting.Action) (bool, runtime.Object, er
 	defer c.mu.Unlock()
 	c.metricLists++
 	list := &metricsv1beta1.PodMetricsList{}
-	for _, name := range sortedKeys(c.cpuMilli) {
+	for _, name := range slices.Sorted(maps.Keys(c.cpuMilli)) {
 		obj, _, _ := c.pods.GetByKey(testNS + "/" + name)
 		pod := obj.(*corev1.Pod)
 		list.Items = append(list.Items, metricsv1beta1.PodMetrics{
@@ -171,39 +189,72 @@ func (c *cluster) listPodMetrics(clienttesting.Action) (bool, runtime.Object, er
 	return true, list, nil
 }
 
-// recordingScales wraps the fake scale client, which drops PatchOptions:
-// it records every PatchOptions and, like the API server, persists nothing
-// for DryRun=All (answering with the would-be object).
-type recordingScales struct {
-	fake *scalefake.FakeScaleClient
+// fakeScales is the scale subresource of the cluster's Deployments, as the
+// API server serves it: Get builds the Scale with the Deployment's
+// resourceVersion; Update refuses a stale resourceVersion with a Conflict
+// and persists nothing for DryRun=All. It records every UpdateOptions.
+type fakeScales struct {
 	c    *cluster
 	mu   sync.Mutex
-	opts []metav1.PatchOptions
+	opts []metav1.UpdateOptions
+	// hook, when set, runs before each Update is checked (a second writer
+	// between ebb's read and write, or a crash: a non-nil error fails it).
+	hook func(name string) error
 }
 
-func (r *recordingScales) Scales(ns string) scale.ScaleInterface {
-	return &recordingScale{ScaleInterface: r.fake.Scales(ns), r: r}
+func (f *fakeScales) Scales(ns string) scale.ScaleInterface { return fakeScaleNS{f: f} }
+
+func (f *fakeScales) updateOptions() []metav1.UpdateOptions {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.opts)
 }
 
-func (r *recordingScales) patchOptions() []metav1.PatchOptions {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.opts)
-}
+type fakeScaleNS struct{ f *fakeScales }
 
-type recordingScale struct {
-	scale.ScaleInterface
-	r *recordingScales
-}
-
-func (s *recordingScale) Patch(ctx context.Context, gvr schema.GroupVersionResource, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*autoscalingv1.Scale, error) {
-	s.r.mu.Lock()
-	s.r.opts = append(s.r.opts, opts)
-	s.r.mu.Unlock()
-	if slices.Contains(opts.DryRun, metav1.DryRunAll) {
-		return s.Get(ctx, gvr.GroupResource(), name, metav1.GetOptions{})
+func (s fakeScaleNS) Get(_ context.Context, gr schema.GroupResource, name string, _ metav1.GetOptions) (*autoscalingv1.Scale, error) {
+	c := s.f.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scaleGets++
+	d := c.deployment(name)
+	if gr != deploymentsGVR.GroupResource() || d == nil {
+		return nil, apierrors.NewNotFound(gr, name)
 	}
-	return s.ScaleInterface.Patch(ctx, gvr, name, pt, data, opts)
+	sc, err := buildScale(&d.ObjectMeta, d.Spec.Replicas, d.Status.Replicas, d.Spec.Selector)
+	return sc, err
+}
+
+func (s fakeScaleNS) Update(_ context.Context, gr schema.GroupResource, sc *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error) {
+	s.f.mu.Lock()
+	s.f.opts = append(s.f.opts, opts)
+	hook := s.f.hook
+	s.f.mu.Unlock()
+	if hook != nil {
+		if err := hook(sc.Name); err != nil {
+			return nil, err
+		}
+	}
+	c := s.f.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.deployment(sc.Name)
+	if gr != deploymentsGVR.GroupResource() || d == nil {
+		return nil, apierrors.NewNotFound(gr, sc.Name)
+	}
+	if sc.ResourceVersion != "" && sc.ResourceVersion != d.ResourceVersion {
+		return nil, apierrors.NewConflict(gr, sc.Name, fmt.Errorf("resourceVersion %s, stored %s", sc.ResourceVersion, d.ResourceVersion))
+	}
+	if !slices.Contains(opts.DryRun, metav1.DryRunAll) {
+		c.updates++
+		c.store(d, sc.Spec.Replicas)
+	}
+	out := sc.DeepCopy()
+	return out, nil
+}
+
+func (s fakeScaleNS) Patch(context.Context, schema.GroupVersionResource, string, types.PatchType, []byte, metav1.PatchOptions) (*autoscalingv1.Scale, error) {
+	return nil, errors.New("ebb never patches a scale: it updates the Scale it read")
 }
 
 func testMapper() meta.RESTMapper {
@@ -232,11 +283,15 @@ func cpuTarget(name string, mode policy.Mode, behavior *horizontal.Behavior) Tar
 
 type loopConfig struct {
 	targets []Target
-	state   bool // checkpoint in the ConfigMap ebb-state
+	state   bool // checkpoint in the ConfigMaps ebb-state-*
 	dryRun  bool
-	usage   UsageSource
-	reg     *prometheus.Registry
-	leader  LeaderState
+	// scaleGets reads every scale with a GET (a custom resource) instead
+	// of the Deployment informer.
+	scaleGets bool
+	usage     UsageSource
+	prom      PromSource
+	reg       *prometheus.Registry
+	leader    LeaderState
 }
 
 // newLoop builds a Loop over c; every Loop made from the same cluster
@@ -250,8 +305,15 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 		lc.reg = prometheus.NewRegistry()
 	}
 	o.Registerer = lc.reg
-	o.Config = staticConfig{Targets: lc.targets, SyncPeriod: 15 * time.Second}
+	cfg := staticConfig{Targets: lc.targets, SyncPeriod: 15 * time.Second}
+	if lc.prom != nil {
+		cfg.PodValues, cfg.Scalars = lc.prom, lc.prom
+	}
+	o.Config = cfg
 	o.Scales = c.scales
+	if !lc.scaleGets {
+		o.Workloads = NewWorkloadCache(appslisters.NewDeploymentLister(c.deploys), nil, nil)
+	}
 	o.Mapper = testMapper()
 	o.Pods = corelisters.NewPodLister(c.pods)
 	o.HPAs = autoscalingv2listers.NewHorizontalPodAutoscalerLister(c.hpas)
@@ -263,7 +325,7 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 	o.DryRun = lc.dryRun
 	o.LeaderState = lc.leader
 	if lc.state {
-		o.State = NewConfigMapStore(c.kube.CoreV1(), testNS, DefaultStateName, false, nil)
+		o.State = c.stateStore(t)
 	}
 	l, err := New(o)
 	if err != nil {
@@ -283,4 +345,19 @@ func events(rec *record.FakeRecorder) []string {
 			return out
 		}
 	}
+}
+
+// stateStore returns a store of horizontal state in c, as cmd wires it.
+func (c *cluster) stateStore(t testing.TB) *checkpoint.Store {
+	t.Helper()
+	s, err := checkpoint.New(checkpoint.Options{Client: c.kube.CoreV1(), Namespace: testNS, Name: "ebb-state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sortedKeys is used for deterministic iteration in tests.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

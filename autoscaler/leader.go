@@ -66,20 +66,24 @@ type LeaderState interface {
 
 // RunLeader runs l as the only replica (no leader election): it leads until
 // ctx is done, then saves the final checkpoints (within ShutdownTimeout)
-// before it returns.
+// before it returns. A stalled loop fails Healthy (/healthz) and the
+// kubelet restarts it.
 func (l *Loop) RunLeader(ctx context.Context) error {
 	l.SetLeader(true)
 	defer l.SetLeader(false)
-	l.lead(ctx, context.WithoutCancel(ctx))
+	l.lead(ctx, context.WithoutCancel(ctx), nil)
 	return nil
 }
 
 // lead is one leadership term: passes from a newly acquired lease until
 // the lease is lost (term done) or shutdown begins (ctx done). It forgets
 // the horizontal and leader state first (the previous leader moved them
-// on). On shutdown, with the lease still held, the final checkpoints are
-// saved before lead returns; once the lease is lost nothing is written.
-func (l *Loop) lead(ctx, term context.Context) {
+// on): both are re-read from the checkpoints before the first decision.
+// On shutdown, with the lease still held, the final checkpoints are saved
+// before lead returns; once the lease is lost nothing is written. When no
+// pass completes for StallPeriods sync periods the passes stop and giveUp
+// (when set) gives the lease up.
+func (l *Loop) lead(ctx, term context.Context, giveUp func()) {
 	l.forgetState()
 	passes, stop := context.WithCancel(term)
 	defer stop()
@@ -89,15 +93,28 @@ func (l *Loop) lead(ctx, term context.Context) {
 	if l.o.LeaderState != nil {
 		wait = l.o.LeaderState.Lead(passes)
 	}
-	_ = l.Run(passes) // returns nil on cancellation
+	l.run(passes, func() {
+		stop()
+		if giveUp != nil {
+			l.log.Error("giving up the lease: the control loop stalled")
+			giveUp()
+		}
+	})
 	stop()
 	wait()
-	if ctx.Err() == nil || term.Err() != nil || l.o.LeaderState == nil {
-		return // the lease is gone (or nothing to save): write nothing
+	if ctx.Err() == nil || term.Err() != nil {
+		return // the lease is gone or was given up: write nothing
 	}
 	fctx, cancel := context.WithTimeout(term, l.o.ShutdownTimeout)
 	defer cancel()
-	if err := l.o.LeaderState.Flush(fctx); err != nil {
+	var errs []error
+	if l.o.State != nil && l.stateLoaded() {
+		errs = append(errs, l.o.State.Flush(fctx))
+	}
+	if l.o.LeaderState != nil {
+		errs = append(errs, l.o.LeaderState.Flush(fctx))
+	}
+	if err := errors.Join(errs...); err != nil {
 		l.log.Error("final checkpoint failed", "err", err)
 		return
 	}
@@ -105,10 +122,12 @@ func (l *Loop) lead(ctx, term context.Context) {
 }
 
 // RunElected runs l only while this replica holds the lease; the standby
-// keeps serving /metrics and /readyz (the caller's server) and waits. When
-// ctx is done it stops the passes, saves the final checkpoints while still
-// holding the lease, then releases it and returns: a clean stop loses no
-// state and the next leader takes over at once.
+// keeps serving /metrics and /readyz (the caller's server), exports no
+// per-target decisions, and waits. When ctx is done it stops the passes,
+// saves the final checkpoints while still holding the lease, then releases
+// it and returns: a clean stop loses no state and the next leader takes
+// over at once. A lost lease drops the state and the per-target series
+// and writes nothing.
 func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("invalid election options: %w", err)
@@ -118,12 +137,24 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 		Client:     o.Leases,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
 	}
+	for ctx.Err() == nil {
+		if err := l.campaign(ctx, o, lock); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// campaign waits for the lease, leads one term and returns once the term
+// has stopped writing and the lease is released or lost.
+func (l *Loop) campaign(ctx context.Context, o ElectionOptions, lock resourcelock.Interface) error {
 	// The elector runs on its own context, cancelled (releasing the lease)
-	// only once a term in progress has saved its final checkpoints.
+	// only once a term in progress has saved its final checkpoints, or
+	// given up.
 	elect, release := context.WithCancel(context.WithoutCancel(ctx))
 	defer release()
 	var mu sync.Mutex
-	leading := false
+	leading, started := false, false
 	stopWaiting := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -132,63 +163,65 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 		}
 	})
 	defer stopWaiting()
-	for ctx.Err() == nil {
-		termDone := make(chan struct{})
-		started := false
-		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   o.LeaseDuration,
-			RenewDeadline:   o.RenewDeadline,
-			RetryPeriod:     o.RetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            o.LeaseName,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(term context.Context) {
-					defer close(termDone)
-					mu.Lock()
-					if term.Err() != nil || ctx.Err() != nil { // started late, or shutdown meanwhile
-						mu.Unlock()
-						if ctx.Err() != nil {
-							release()
-						}
-						return
-					}
-					started, leading = true, true
+	termDone := make(chan struct{})
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   o.LeaseDuration,
+		RenewDeadline:   o.RenewDeadline,
+		RetryPeriod:     o.RetryPeriod,
+		ReleaseOnCancel: true,
+		Name:            o.LeaseName,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(term context.Context) {
+				defer close(termDone)
+				mu.Lock()
+				if term.Err() != nil || ctx.Err() != nil { // started late, or shutdown meanwhile
 					mu.Unlock()
-					l.SetLeader(true)
-					l.log.Info("leading", "lease", o.LeaseName, "identity", o.Identity)
-					l.lead(ctx, term)
-					mu.Lock()
-					leading = false
-					mu.Unlock()
-					if ctx.Err() != nil {
-						release() // final checkpoints saved: give the lease up
-					}
-				},
-				OnStoppedLeading: func() {
-					l.SetLeader(false)
-					l.log.Info("stopped leading", "lease", o.LeaseName, "identity", o.Identity)
-				},
-				OnNewLeader: func(id string) {
-					if id != o.Identity {
-						l.log.Info("standby", "leader", id)
-					}
-				},
+					release()
+					return
+				}
+				started, leading = true, true
+				mu.Unlock()
+				l.SetLeader(true)
+				l.log.Info("leading", "lease", o.LeaseName, "identity", o.Identity)
+				l.lead(ctx, term, release)
+				mu.Lock()
+				leading = false
+				mu.Unlock()
+				release() // final checkpoints saved (on shutdown): give the lease up
 			},
-		})
-		if err != nil {
-			return fmt.Errorf("leader election on lease %s: %w", o.LeaseName, err)
-		}
-		le.Run(elect) // returns when leadership is lost or released
-		mu.Lock()
-		wasLeading := started
-		mu.Unlock()
-		// Run returns early only when elect is done; otherwise the lease was
-		// acquired and the term (maybe still starting) must stop writing
-		// before this replica competes again.
-		if wasLeading || elect.Err() == nil {
-			<-termDone
-		}
+			OnStoppedLeading: func() {
+				l.SetLeader(false)
+				l.dropLeaderState()
+				l.log.Info("stopped leading", "lease", o.LeaseName, "identity", o.Identity)
+			},
+			OnNewLeader: func(id string) {
+				if id != o.Identity {
+					l.log.Info("standby", "leader", id)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election on lease %s: %w", o.LeaseName, err)
+	}
+	le.Run(elect) // returns when leadership is lost or released
+	mu.Lock()
+	wasLeading := started
+	mu.Unlock()
+	// Run returns early only when elect is done; otherwise the lease was
+	// acquired and the term (maybe still starting) must stop writing before
+	// this replica competes again.
+	if wasLeading || elect.Err() == nil {
+		<-termDone
 	}
 	return nil
+}
+
+// dropLeaderState forgets what a leader holds when the lease is lost: the
+// horizontal state (the next leader owns the checkpoints) and the
+// per-target series (a standby exports no decisions).
+func (l *Loop) dropLeaderState() {
+	l.forgetState()
+	l.m.forgetAll()
 }

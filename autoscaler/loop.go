@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
@@ -19,16 +18,27 @@ type decideFunc func(horizontal.Observation, horizontal.Spec, horizontal.Options
 
 // Loop is ebb's control loop over the targets of one namespace.
 type Loop struct {
-	o      Options
-	log    *slog.Logger
-	m      *metrics
-	decide decideFunc
+	o        Options
+	log      *slog.Logger
+	m        *metrics
+	decide   decideFunc
+	breakers struct{ metricsServer, prometheus *breaker }
 
-	mu      sync.Mutex
-	loaded  bool
-	history map[string]*horizontal.History
-	// failed counts consecutive passes without valid metrics, per target.
-	failed map[string]int
+	mu     sync.Mutex
+	loaded bool // the horizontal checkpoints were read for this run or term
+	// targets holds each target's state, by state key.
+	targets map[string]*targetState
+	// active are the targets of the last pass, by state key.
+	active map[string]Target
+	// removed holds the state keys of targets that left the policy, with
+	// the time they left: their checkpoints go after RemovedGrace.
+	removed map[string]time.Time
+
+	// progress is the Unix time (ns) of the last completed pass, or of the
+	// start of running passes; 0 while not running passes (a standby).
+	progress atomic.Int64
+	// period is the sync period (ns) in force, for the health check.
+	period atomic.Int64
 }
 
 // New validates o and returns a Loop. It registers the loop's metrics on
@@ -39,42 +49,84 @@ func New(o Options) (*Loop, error) {
 	}
 	m := newMetrics(o.Registerer)
 	if o.Actuator == nil {
-		o.Actuator = NewScaleActuator(o.Scales, false, o.Recorder, m.actuations)
+		o.Actuator = NewScaleActuator(o.Scales, false, m.actuations)
 	}
 	if o.DryRunActuator == nil {
-		o.DryRunActuator = NewScaleActuator(o.Scales, true, o.Recorder, m.actuations)
+		o.DryRunActuator = NewScaleActuator(o.Scales, true, m.actuations)
 	}
-	return &Loop{
-		o:       o,
-		log:     o.Logger,
-		m:       m,
-		decide:  horizontal.Decide,
-		history: map[string]*horizontal.History{},
-		failed:  map[string]int{},
-	}, nil
+	l := &Loop{o: o, log: o.Logger, m: m, decide: horizontal.Decide,
+		targets: map[string]*targetState{}, active: map[string]Target{}, removed: map[string]time.Time{}}
+	l.breakers.metricsServer = newBreaker("metrics-server", o.Breaker, m.breakerOpen.WithLabelValues("metrics-server"))
+	l.breakers.prometheus = newBreaker("prometheus", o.Breaker, m.breakerOpen.WithLabelValues("prometheus"))
+	l.period.Store(int64(o.SyncPeriod))
+	return l, nil
 }
 
-// Run runs a pass every sync period until ctx is done; it returns nil on
-// cancellation. Failed passes are logged and retried on the next tick.
+// Run runs a pass every sync period until ctx is done and returns nil. It
+// saves no final checkpoint: RunLeader and RunElected (which call it per
+// leadership term) do.
 func (l *Loop) Run(ctx context.Context) error {
+	l.run(ctx, nil)
+	return nil
+}
+
+// run runs passes until ctx is done. A watchdog calls stalled (once) when
+// no pass completed for StallPeriods sync periods; Healthy then fails too.
+func (l *Loop) run(ctx context.Context, stalled func()) {
+	l.progress.Store(time.Now().UnixNano())
+	defer l.progress.Store(0)
+	go l.watch(ctx, stalled)
 	for {
 		start := time.Now()
 		if _, err := l.Pass(ctx, start); err != nil && ctx.Err() == nil {
 			l.log.Error("pass failed", "err", err)
 		}
-		l.m.loopDuration.Observe(time.Since(start).Seconds())
-		period := l.o.Config.Config().SyncPeriod
-		if period <= 0 {
-			period = l.o.SyncPeriod
-		}
-		t := time.NewTimer(period)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
+		if !l.sleepPeriod(ctx) {
+			return
 		}
 	}
+}
+
+// sleepPeriod waits one sync period; false when ctx ended first.
+func (l *Loop) sleepPeriod(ctx context.Context) bool {
+	t := time.NewTimer(time.Duration(l.period.Load()))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// watch calls stalled when Healthy fails, checking every sync period.
+func (l *Loop) watch(ctx context.Context, stalled func()) {
+	for l.sleepPeriod(ctx) {
+		if err := l.Healthy(time.Now()); err != nil {
+			l.log.Error("control loop stalled", "err", err)
+			if stalled != nil {
+				stalled()
+			}
+			return
+		}
+	}
+}
+
+// Healthy returns an error when this replica runs passes (it leads, or
+// runs without election) but completed none for StallPeriods sync periods:
+// /healthz then fails so the kubelet restarts it, and the lease is given
+// up. A standby is healthy.
+func (l *Loop) Healthy(now time.Time) error {
+	p := l.progress.Load()
+	if p == 0 {
+		return nil
+	}
+	period := time.Duration(l.period.Load())
+	limit := time.Duration(l.o.StallPeriods) * period
+	if since := now.Sub(time.Unix(0, p)); since > limit {
+		return fmt.Errorf("no pass completed for %v (limit %d sync periods of %v)", since.Round(time.Second), l.o.StallPeriods, period)
+	}
+	return nil
 }
 
 // SetLeader records whether this replica holds the lease (ebb_leader).
@@ -86,142 +138,142 @@ func (l *Loop) SetLeader(leader bool) {
 	l.m.leader.Set(v)
 }
 
+// stateLoaded reports whether this run or term read the checkpoints (a
+// term that never passed has nothing of its own to save).
+func (l *Loop) stateLoaded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loaded
+}
+
 // Pass reconciles every target of the current policy once at now and
-// returns what it observed and decided. Per-target problems are in the
-// report (and logged here, once per target); the error is for problems of
-// the whole pass: the state could not be loaded or saved.
+// returns what it observed and decided. It runs in phases, each target of
+// a phase on a worker (Options.Workers) under its own deadline
+// (TargetTimeout), the whole pass under PassTimeout:
+//
+//  1. read and decide (nothing is written);
+//  2. checkpoint what changed (write-ahead: a target whose state cannot be
+//     saved is not actuated);
+//  3. actuate (guarded by the Scale read in 1) and the vertical side;
+//  4. checkpoint the scale events of 3; then the Events of what changed.
+//
+// Per-target problems are in the report (and logged here, once per
+// target); the error is for problems of the whole pass: the state could
+// not be loaded, or not saved.
 func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
+	start := time.Now()
 	cfg := l.o.Config.Config()
+	if cfg.SyncPeriod <= 0 {
+		cfg.SyncPeriod = l.o.SyncPeriod
+	}
+	l.period.Store(int64(cfg.SyncPeriod))
+	for i := range cfg.Targets {
+		if cfg.Targets[i].Namespace == "" {
+			cfg.Targets[i].Namespace = l.o.Namespace
+		}
+	}
 	rep := report.Report{GeneratedAt: now, Namespace: l.o.Namespace, Targets: make([]report.Target, 0, len(cfg.Targets))}
-	if err := l.loadState(ctx); err != nil {
+	timeout := l.o.PassTimeout
+	if timeout == 0 {
+		timeout = cfg.SyncPeriod
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errPassDeadline)
+	defer cancel()
+	if err := l.loadState(ctx, cfg, now); err != nil {
 		return rep, err
 	}
+	l.applyPolicy(cfg, now)
 	p := newPass(l, cfg, now)
-	for _, t := range cfg.Targets {
-		if err := ctx.Err(); err != nil {
-			return rep, fmt.Errorf("pass interrupted: %w", err) // no Events for a shutdown
+	plans := make([]*plan, len(cfg.Targets))
+	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { plans[i] = l.decideTarget(ctx, p, cfg.Targets[i]) })
+	errAhead := l.checkpoint(ctx, plans, now, true)
+	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { l.actuate(ctx, p, plans[i]) })
+	err := errors.Join(errAhead, l.checkpoint(ctx, plans, now, false))
+	for _, pl := range plans {
+		l.announce(pl)
+		if pl.err != nil && !pl.stopped {
+			l.log.Warn("target not scaled", "target", pl.t.Key(), "reason", pl.rt.Reason, "err", pl.err)
 		}
-		if t.Namespace == "" {
-			t.Namespace = l.o.Namespace
-		}
-		rt, err := l.reconcile(ctx, p, t)
-		if err != nil && ctx.Err() == nil {
-			l.log.Warn("target not scaled", "target", t.Key(), "reason", rt.Reason, "err", err)
-		}
-		rep.Targets = append(rep.Targets, rt)
+		rep.Targets = append(rep.Targets, pl.rt)
 	}
-	if err := l.saveState(ctx, cfg.Targets); err != nil {
-		return rep, err
+	l.m.passDuration.Observe(time.Since(start).Seconds())
+	if stop := interrupted(ctx); stop != nil {
+		return rep, errors.Join(err, fmt.Errorf("pass interrupted: %w", stop))
 	}
-	return rep, nil
+	l.m.lastPass.Set(float64(now.UnixNano()) / 1e9)
+	if l.progress.Load() != 0 { // running passes (not ebb report)
+		l.progress.Store(time.Now().UnixNano())
+	}
+	return rep, err
 }
 
-// loadState reads the checkpoint once, before the first pass decides
-// anything, so a restart keeps honouring stabilization windows.
-func (l *Loop) loadState(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.loaded || l.o.State == nil {
-		l.loaded = true
+// forEach runs f for 0..n-1 on Options.Workers goroutines, each call under
+// its own TargetTimeout.
+func (l *Loop) forEach(ctx context.Context, n int, f func(ctx context.Context, i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(l.o.Workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				tctx, cancel := context.WithTimeoutCause(ctx, l.o.TargetTimeout, errTargetDeadline)
+				f(tctx, i)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkpoint puts the records that changed and writes them. ahead is the
+// write-ahead round before actuation: a target whose state could not be
+// saved is then not actuated for real (a restart could otherwise forget
+// the decision and scale down earlier or faster). Unsaved targets are
+// named in the report and in ebb_state_unsaved.
+func (l *Loop) checkpoint(ctx context.Context, plans []*plan, now time.Time, ahead bool) error {
+	if l.o.State == nil {
 		return nil
 	}
-	st, err := l.o.State.Load(ctx)
+	for _, pl := range plans {
+		if pl.st != nil {
+			if err := l.putState(pl.t, pl.st, now); err != nil {
+				l.log.Warn("state not encoded", "target", pl.t.Key(), "err", err)
+			}
+		}
+	}
+	err := l.o.State.Flush(ctx)
+	unsaved := map[string]bool{}
+	for _, k := range l.o.State.Unsaved() {
+		unsaved[k] = true
+	}
+	for _, pl := range plans {
+		if pl.st == nil {
+			continue
+		}
+		t := pl.t
+		if !unsaved[stateKey(t)] {
+			l.m.unsaved.DeleteLabelValues(t.Namespace, t.Key())
+			continue
+		}
+		l.m.unsaved.WithLabelValues(t.Namespace, t.Key()).Set(1)
+		if ahead && pl.decided && pl.desired != pl.current && !pl.gate.dryRun && pl.failure == nil {
+			l.revertScaleDown(pl)
+			pl.fail("StateNotSaved", fmt.Errorf("checkpoint of %s not saved: not scaled to %d, so that a restart cannot forget the decision", t, pl.desired))
+		} else if !hasCondition(pl.rt, "StateNotSaved") {
+			pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "StateNotSaved",
+				Message: fmt.Sprintf("checkpoint of %s not saved (retried every pass)", t)})
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("load state: %w", err)
-	}
-	for k, h := range st {
-		l.history[k] = &h
-	}
-	l.loaded = true
-	l.log.Info("state loaded", "targets", len(st))
-	return nil
-}
-
-// forgetState drops the in-memory histories; the next pass reloads them
-// from the store.
-func (l *Loop) forgetState() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.o.State == nil {
-		return
-	}
-	l.loaded = false
-	l.history = map[string]*horizontal.History{}
-	l.failed = map[string]int{}
-}
-
-func (l *Loop) saveState(ctx context.Context, targets []Target) error {
-	if l.o.State == nil {
-		return nil
-	}
-	l.mu.Lock()
-	st := make(map[string]horizontal.History, len(targets))
-	for _, t := range targets {
-		if h, ok := l.history[t.Key()]; ok {
-			st[t.Key()] = *h
-		}
-	}
-	l.mu.Unlock()
-	if err := l.o.State.Save(ctx, st); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
 }
 
-func (l *Loop) historyFor(key string) *horizontal.History {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	h, ok := l.history[key]
-	if !ok {
-		h = &horizontal.History{}
-		l.history[key] = h
-	}
-	return h
-}
-
-// missing applies the missing-metrics policy after an invalid proposal and
-// returns the replicas to use and the blocking condition to report.
-func (l *Loop) missing(t Target, d horizontal.Decision, current int32) (int32, report.Condition) {
-	l.mu.Lock()
-	l.failed[t.Key()]++
-	n := l.failed[t.Key()]
-	l.mu.Unlock()
-	msg := fmt.Sprintf("%s: %s (%d consecutive passes)", d.Proposal.Reason, d.Proposal.Message, n)
-	if t.Missing.Action == policy.MissingFallback && t.Missing.AfterCycles > 0 && n >= t.Missing.AfterCycles {
-		return t.Missing.FallbackReplicas, report.Condition{Reason: "MissingMetricsFallback",
-			Message: fmt.Sprintf("%s; fallback to %d replicas", msg, t.Missing.FallbackReplicas)}
-	}
-	return current, report.Condition{Reason: "MissingMetricsHold", Message: msg + "; holding the current scale"}
-}
-
-func (l *Loop) metricsValid(t Target) {
-	l.mu.Lock()
-	delete(l.failed, t.Key())
-	l.mu.Unlock()
-}
-
-// shapedBy explains which window or limit shaped the final number.
-func shapedBy(t Target, d horizontal.Decision) []string {
-	var out []string
-	switch d.AbleToScaleReason {
-	case horizontal.ReasonScaleUpStabilized, horizontal.ReasonScaleDownStabilized:
-		w := t.Options.DownscaleStabilization // legacy path: the controller-wide window
-		dir := "scaleDown"
-		if t.Spec.Behavior != nil {
-			w = t.Spec.Behavior.ScaleDown.StabilizationWindow
-			if d.AbleToScaleReason == horizontal.ReasonScaleUpStabilized {
-				w, dir = t.Spec.Behavior.ScaleUp.StabilizationWindow, "scaleUp"
-			}
+func hasCondition(rt report.Target, reason string) bool {
+	for _, c := range rt.Blocking {
+		if c.Reason == reason {
+			return true
 		}
-		out = append(out, fmt.Sprintf("%s stabilization %v held at %d (recommended %d)", dir, w, d.Stabilized, d.Recommended))
 	}
-	if d.LimitedReason != "" && d.LimitedReason != horizontal.ReasonDesiredWithinRange {
-		out = append(out, d.LimitedReason)
-	}
-	sort.Strings(out)
-	return out
+	return false
 }
-
-// errHold is returned by reconcile when a target is held without an API
-// error (missing metrics).
-var errHold = errors.New("metrics missing, scale held")

@@ -50,8 +50,8 @@ func eventReasons(evs []string) []string {
 }
 
 func TestPassScenarios(t *testing.T) {
-	ebbPatch := metav1.PatchOptions{FieldManager: "ebb"}
-	dryPatch := metav1.PatchOptions{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}
+	ebbPatch := metav1.UpdateOptions{FieldManager: "ebb"}
+	dryPatch := metav1.UpdateOptions{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}
 	for _, tc := range []struct {
 		name         string
 		target       Target
@@ -60,7 +60,7 @@ func TestPassScenarios(t *testing.T) {
 		passes       int
 		wantReplicas int32
 		wantDesired  *int32
-		wantPatches  []metav1.PatchOptions
+		wantPatches  []metav1.UpdateOptions
 		wantEvents   []string
 		wantBlocking []string
 		wantMissing  float64
@@ -69,15 +69,15 @@ func TestPassScenarios(t *testing.T) {
 		target:       cpuTarget("web", policy.ModeApply, nil),
 		passes:       1,
 		wantReplicas: 4, wantDesired: report.Int32(4),
-		wantPatches: []metav1.PatchOptions{ebbPatch},
+		wantPatches: []metav1.UpdateOptions{ebbPatch},
 		wantEvents:  []string{"Normal SuccessfulRescale"},
 	}, {
-		name:         "dry-run patches with DryRun=All and changes nothing",
+		name:         "dry-run updates with DryRun=All, changes nothing, one Event for the same size",
 		target:       cpuTarget("web", policy.ModeDryRun, nil),
 		passes:       2,
 		wantReplicas: 2, wantDesired: report.Int32(4),
-		wantPatches: []metav1.PatchOptions{dryPatch, dryPatch},
-		wantEvents:  []string{"Normal SuccessfulRescale DryRun", "Normal SuccessfulRescale DryRun"},
+		wantPatches: []metav1.UpdateOptions{dryPatch, dryPatch},
+		wantEvents:  []string{"Normal SuccessfulRescale DryRun"},
 	}, {
 		name:         "off computes nothing",
 		target:       cpuTarget("web", policy.ModeOff, nil),
@@ -90,20 +90,20 @@ func TestPassScenarios(t *testing.T) {
 		hpa:          true,
 		passes:       1,
 		wantReplicas: 2, wantDesired: report.Int32(4),
-		wantPatches:  []metav1.PatchOptions{dryPatch},
+		wantPatches:  []metav1.UpdateOptions{dryPatch},
 		wantEvents:   []string{"Warning HPAConflict", "Normal SuccessfulRescale DryRun"},
 		wantBlocking: []string{"HPAConflict"},
 	}, {
-		name:         "missing metrics hold the scale",
+		name:         "missing metrics hold the scale, one Event on entering the hold",
 		target:       cpuTarget("web", policy.ModeApply, nil),
 		usage:        failingUsage{},
 		passes:       2,
 		wantReplicas: 2, wantDesired: report.Int32(2),
-		wantEvents:   []string{"Warning FailedGetResourceMetric", "Warning FailedGetResourceMetric"},
+		wantEvents:   []string{"Warning FailedGetResourceMetric"},
 		wantBlocking: []string{"MissingMetricsHold"},
 		wantMissing:  2,
 	}, {
-		name: "missing metrics fall back after N passes",
+		name: "missing metrics fall back after N passes, through the scale-up limit (max(2x, 4) = 4, not 5)",
 		target: func() Target {
 			t := cpuTarget("web", policy.ModeApply, nil)
 			t.Missing = policy.MissingMetrics{Action: policy.MissingFallback, AfterCycles: 2, FallbackReplicas: 5}
@@ -111,9 +111,9 @@ func TestPassScenarios(t *testing.T) {
 		}(),
 		usage:        failingUsage{},
 		passes:       2,
-		wantReplicas: 5, wantDesired: report.Int32(5),
-		wantPatches:  []metav1.PatchOptions{ebbPatch},
-		wantEvents:   []string{"Warning FailedGetResourceMetric", "Warning FailedGetResourceMetric", "Normal SuccessfulRescale"},
+		wantReplicas: 4, wantDesired: report.Int32(4),
+		wantPatches:  []metav1.UpdateOptions{ebbPatch},
+		wantEvents:   []string{"Warning FailedGetResourceMetric", "Normal SuccessfulRescale"},
 		wantBlocking: []string{"MissingMetricsFallback"},
 		wantMissing:  2,
 	}} {
@@ -144,7 +144,7 @@ func TestPassScenarios(t *testing.T) {
 				if diff := cmp.Diff(tc.wantDesired, rt.Desired); diff != "" {
 					t.Errorf("report desired (-want +got):\n%s", diff)
 				}
-				if diff := cmp.Diff(tc.wantPatches, c.scales.patchOptions()); diff != "" {
+				if diff := cmp.Diff(tc.wantPatches, c.scales.updateOptions()); diff != "" {
 					t.Errorf("patch options (-want +got):\n%s", diff)
 				}
 				if diff := cmp.Diff(tc.wantEvents, eventReasons(events(rec))); diff != "" {
@@ -187,8 +187,8 @@ func TestPassOneMetricsListForManyTargets(t *testing.T) {
 			t.Fatalf("Pass() error = %v", err)
 		}
 		lists, gets, _ := c.counts()
-		if lists != pass || gets != pass*len(targets) {
-			t.Errorf("after pass %d: PodMetrics lists %d (want %d), scale gets %d (want %d)", pass, lists, pass, gets, pass*len(targets))
+		if lists != pass || gets != 0 {
+			t.Errorf("after pass %d: PodMetrics lists %d (want %d), scale gets %d (want 0: Deployments come from the informer)", pass, lists, pass, gets)
 		}
 	}
 }
@@ -222,8 +222,8 @@ func TestRunStopsOnCancel(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("Run() = %v, want nil on cancel", err)
 		}
-		if _, gets, _ := c.counts(); gets != 5 {
-			t.Errorf("scale gets in one minute = %d, want 5 (sync period 15s)", gets)
+		if lists, _, _ := c.counts(); lists != 5 {
+			t.Errorf("passes (PodMetrics lists) in one minute = %d, want 5 (sync period 15s)", lists)
 		}
 	})
 }

@@ -22,7 +22,10 @@ type metrics struct {
 	stabilized    *prometheus.CounterVec
 	actuations    *prometheus.CounterVec
 	missing       *prometheus.CounterVec
-	loopDuration  prometheus.Histogram
+	unsaved       *prometheus.GaugeVec
+	passDuration  prometheus.Histogram
+	lastPass      prometheus.Gauge
+	breakerOpen   *prometheus.GaugeVec
 	policyReloads *prometheus.CounterVec
 	leader        prometheus.Gauge
 
@@ -51,10 +54,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		stabilized:   counter("ebb_stabilized_total", "Passes where a stabilization window held the recommendation.", "direction"),
 		actuations:   counter("ebb_actuations_total", "Scale patches by result (success, conflict, error).", "result", "dry_run"),
 		missing:      counter("ebb_missing_metrics_total", "Passes that held the scale because metrics were missing."),
-		loopDuration: f.NewHistogram(prometheus.HistogramOpts{Name: "ebb_loop_duration_seconds",
+		unsaved:      gauge("ebb_state_unsaved", "1 while the target's checkpoint could not be saved (it is then not actuated)."),
+		passDuration: f.NewHistogram(prometheus.HistogramOpts{Name: "ebb_pass_duration_seconds",
 			Help: "Duration of one pass over all targets.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		lastPass: f.NewGauge(prometheus.GaugeOpts{Name: "ebb_last_pass_timestamp_seconds",
+			Help: "Time of the last completed pass (the pass's clock reading), Unix seconds."}),
+		breakerOpen: f.NewGaugeVec(prometheus.GaugeOpts{Name: "ebb_source_breaker_open",
+			Help: "1 while the circuit breaker of a metric source is open (calls fail at once)."}, []string{"source"}),
 		policyReloads: f.NewCounterVec(prometheus.CounterOpts{Name: "ebb_policy_reloads_total",
-			Help: "Policy file reloads by result (success, invalid)."}, []string{"result"}),
+			Help: "Policy file reloads by result (success: in force; invalid: rejected, the last good policy stays; error: valid but could not be applied)."}, []string{"result"}),
 		leader:  f.NewGauge(prometheus.GaugeOpts{Name: "ebb_leader", Help: "1 on the replica holding the lease."}),
 		reasons: map[string]map[string]bool{},
 	}
@@ -127,7 +135,43 @@ func (m *metrics) setReason(ns, key, reason string) {
 	}
 }
 
-// PolicyReloaded counts a policy reload; result is "success" or "invalid".
+// perTarget are the vectors labelled by target, in the order they are
+// declared.
+func (m *metrics) perTarget() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{m.current.MetricVec, m.recommended.MetricVec, m.desired.MetricVec,
+		m.applied.MetricVec, m.metricValue.MetricVec, m.metricTarget.MetricVec, m.reason.MetricVec,
+		m.stabilized.MetricVec, m.actuations.MetricVec, m.missing.MetricVec, m.unsaved.MetricVec}
+}
+
+// forget deletes every series of one target (it left the policy).
+func (m *metrics) forget(ns, key string) {
+	for _, v := range m.perTarget() {
+		v.DeletePartialMatch(prometheus.Labels{"namespace": ns, "target": key})
+	}
+	m.mu.Lock()
+	delete(m.reasons, ns+"/"+key)
+	m.mu.Unlock()
+}
+
+// forgetAll deletes every per-target series (the lease was lost: a
+// standby exports no decisions).
+func (m *metrics) forgetAll() {
+	for _, v := range m.perTarget() {
+		v.Reset()
+	}
+	m.mu.Lock()
+	m.reasons = map[string]map[string]bool{}
+	m.mu.Unlock()
+}
+
+// PolicyReloaded counts a policy reload; result is "success", "invalid"
+// or "error".
 func (l *Loop) PolicyReloaded(result string) {
 	l.m.policyReloads.WithLabelValues(result).Inc()
+}
+
+// PolicyReloadsCounter is ebb_policy_reloads_total{result} (for tests of
+// the reload wiring in cmd).
+func (l *Loop) PolicyReloadsCounter(result string) prometheus.Counter {
+	return l.m.policyReloads.WithLabelValues(result)
 }

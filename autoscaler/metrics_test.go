@@ -106,7 +106,10 @@ func TestMetricsExposition(t *testing.T) {
 	m.applied.WithLabelValues(testNS, "Deployment/web", "false").Set(3)
 	m.actuations.WithLabelValues(testNS, "Deployment/web", "success", "false").Inc()
 	m.missing.WithLabelValues(testNS, "Deployment/web").Inc()
-	m.loopDuration.Observe(0.1)
+	m.passDuration.Observe(0.1)
+	m.lastPass.Set(1.7e9)
+	m.unsaved.WithLabelValues(testNS, "Deployment/web").Set(1)
+	m.breakerOpen.WithLabelValues("prometheus").Set(0)
 	m.policyReloads.WithLabelValues("success").Inc()
 	m.leader.Set(1)
 
@@ -141,8 +144,9 @@ ebb_stabilized_total{direction="down",namespace="shop",target="Deployment/web"} 
 		got = append(got, mf.GetName())
 	}
 	wantNames := []string{"ebb_actuations_total", "ebb_applied_replicas", "ebb_current_replicas", "ebb_decision_reason",
-		"ebb_desired_replicas", "ebb_leader", "ebb_loop_duration_seconds", "ebb_metric_target", "ebb_metric_value",
-		"ebb_missing_metrics_total", "ebb_policy_reloads_total", "ebb_recommended_replicas", "ebb_stabilized_total"}
+		"ebb_desired_replicas", "ebb_last_pass_timestamp_seconds", "ebb_leader", "ebb_metric_target", "ebb_metric_value",
+		"ebb_missing_metrics_total", "ebb_pass_duration_seconds", "ebb_policy_reloads_total", "ebb_recommended_replicas",
+		"ebb_source_breaker_open", "ebb_stabilized_total", "ebb_state_unsaved"}
 	if diff := cmp.Diff(wantNames, got); diff != "" {
 		t.Errorf("gathered names (-want +got):\n%s", diff)
 	}
@@ -165,5 +169,36 @@ func TestMissingMetricValueIsDeletedNotZero(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.recommended); n != 0 {
 		t.Errorf("ebb_recommended_replicas series after an invalid proposal = %d, want 0", n)
+	}
+}
+
+func TestForgetDropsTheTargetsSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	web, api := cpuTarget("web", policy.ModeApply, nil), cpuTarget("api", policy.ModeApply, nil)
+	d := horizontal.Decision{Reason: horizontal.ReasonDesiredWithinRange,
+		Proposal: horizontal.Proposal{Metrics: []horizontal.MetricProposal{{Metric: web.Spec.Metrics[0], Value: 70}}}}
+	for _, tg := range []Target{web, api} {
+		m.observe(tg, 2, d, 2)
+		m.actuations.WithLabelValues(testNS, tg.Key(), "success", "false").Inc()
+	}
+	m.leader.Set(1)
+	m.forget(testNS, "Deployment/web")
+	count := func() int {
+		n := 0
+		for _, v := range []prometheus.Collector{m.current, m.desired, m.metricValue, m.reason, m.actuations} {
+			n += testutil.CollectAndCount(v)
+		}
+		return n
+	}
+	if got, want := count(), 5; got != want {
+		t.Errorf("series after forgetting Deployment/web = %d, want %d (Deployment/api's)", got, want)
+	}
+	m.forgetAll()
+	if got := count(); got != 0 {
+		t.Errorf("series after forgetAll = %d, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.leader); got != 1 {
+		t.Errorf("ebb_leader after forgetAll = %v, want it kept", got)
 	}
 }

@@ -37,10 +37,7 @@ func apiRequest(t Target, i int, selector string) (metricsource.MetricRequest, b
 // observeAPIMetric reads metric ms with r, once per pass for identical
 // requests, and converts the answer for the recommender.
 func (p *pass) observeAPIMetric(ctx context.Context, r metricsource.MetricRequest, pods []horizontal.Pod) horizontal.MetricValues {
-	if p.apiValues == nil {
-		p.apiValues = map[metricsource.MetricRequest]queryResult[[]metricsource.MetricValue]{}
-	}
-	vals, err := once(p.apiValues, r, func() ([]metricsource.MetricValue, error) {
+	vals, err := p.apiValues.do(ctx, r, func() ([]metricsource.MetricValue, error) {
 		if p.loop.o.MetricsAPIs == nil {
 			return nil, fmt.Errorf("%s: %w", r, errNoSource)
 		}

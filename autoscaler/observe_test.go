@@ -106,6 +106,16 @@ func (p *countingProm) count(q string) {
 	p.queries[q]++
 }
 
+func (p *countingProm) total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.queries {
+		n += c
+	}
+	return n
+}
+
 func (p *countingProm) PodValues(_ context.Context, q string, _ time.Time) (metricsource.PodValues, error) {
 	p.count(q)
 	return metricsource.PodValues{"a-0": 30, "a-1": 30, "b-0": 5, "b-1": 5}, nil
@@ -133,8 +143,7 @@ func TestPrometheusQueriesRenderedAndDeduplicated(t *testing.T) {
 		}
 		targets = append(targets, tg)
 	}
-	l, _ := c.newLoop(t, loopConfig{targets: targets})
-	l.o.PodValues, l.o.Scalars = prom, prom
+	l, _ := c.newLoop(t, loopConfig{targets: targets, prom: prom})
 	if _, err := l.Pass(t.Context(), time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package autoscaler
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,103 +15,142 @@ import (
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
-// pass holds what one pass reads once and shares between its targets: the
-// namespace's metrics-server usage (one list), PromQL results by query and
-// metrics-API answers by request (each distinct one once), and the HPAs'
-// targets.
+// pass holds what one pass reads once and shares between its targets (and
+// its workers): the namespace's pods (one informer list, indexed), its
+// metrics-server usage (one list), PromQL results by query and metrics-API
+// answers by request (each distinct one once), and the HPAs' targets. Concurrent callers of the same read
+// wait for the first one's result.
 type pass struct {
 	now  time.Time
 	cfg  Config
 	loop *Loop
 
-	usage     metricsource.UsageIndex
-	excluded  map[string]string // pod name -> why metrics-server's sample was refused
-	usageErr  error
-	usageRead bool
-	podValues map[string]queryResult[metricsource.PodValues]
-	scalars   map[string]queryResult[float64]
-	apiValues map[metricsource.MetricRequest]queryResult[[]metricsource.MetricValue]
-	// hpaTargets maps "<group>/<Kind>/<name>" to the name of an HPA that
-	// targets it.
-	hpaTargets map[string]string
-	pods       *podIndex
+	usage      memo[string, usageRead]
+	podValues  memo[string, metricsource.PodValues]
+	scalars    memo[string, float64]
+	apiValues  memo[metricsource.MetricRequest, []metricsource.MetricValue]
+	hpaTargets memo[string, map[string]string]
+	pods       memo[string, *podIndex]
 }
 
-// queryResult is one PromQL result of this pass, kept with its error so a
-// failed query is not retried within the pass.
-type queryResult[T any] struct {
-	v   T
-	err error
+// usageRead is the namespace's metrics-server usage: indexed by pod, and
+// the pods whose sample was refused (name -> why).
+type usageRead struct {
+	index    metricsource.UsageIndex
+	excluded map[string]string
 }
 
-// once returns cache[q] when q already ran in this pass, else runs fetch
-// and keeps its result.
-func once[K comparable, T any](cache map[K]queryResult[T], q K, fetch func() (T, error)) (T, error) {
-	if r, ok := cache[q]; ok {
-		return r.v, r.err
+// memo runs each keyed fetch once per pass; callers of a fetch in flight
+// wait for it (or for their own ctx).
+type memo[K comparable, T any] struct {
+	mu    sync.Mutex
+	calls map[K]*call[T]
+}
+
+type call[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+func (m *memo[K, T]) do(ctx context.Context, key K, fetch func() (T, error)) (T, error) {
+	m.mu.Lock()
+	if m.calls == nil {
+		m.calls = map[K]*call[T]{}
 	}
-	var r queryResult[T]
-	r.v, r.err = fetch()
-	cache[q] = r
-	return r.v, r.err
+	c, ok := m.calls[key]
+	if !ok {
+		c = &call[T]{done: make(chan struct{})}
+		m.calls[key] = c
+	}
+	m.mu.Unlock()
+	if !ok {
+		c.v, c.err = fetch()
+		close(c.done)
+		return c.v, c.err
+	}
+	select {
+	case <-c.done:
+		return c.v, c.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// peek returns the result of key's fetch if it completed without error.
+func (m *memo[K, T]) peek(key K) (T, bool) {
+	m.mu.Lock()
+	c, ok := m.calls[key]
+	m.mu.Unlock()
+	var zero T
+	if !ok {
+		return zero, false
+	}
+	select {
+	case <-c.done:
+		return c.v, c.err == nil
+	default:
+		return zero, false
+	}
 }
 
 func newPass(l *Loop, cfg Config, now time.Time) *pass {
-	return &pass{
-		now:       now,
-		cfg:       cfg,
-		loop:      l,
-		podValues: map[string]queryResult[metricsource.PodValues]{},
-		scalars:   map[string]queryResult[float64]{},
-	}
+	return &pass{now: now, cfg: cfg, loop: l}
 }
 
-// podUsage lists the namespace's pod usage on first use and returns the
-// same result to every later caller of this pass.
-func (p *pass) podUsage(ctx context.Context) (metricsource.UsageIndex, error) {
-	if p.usageRead {
-		return p.usage, p.usageErr
-	}
-	p.usageRead = true
-	src := p.loop.o.Usage
-	if src == nil {
-		p.usageErr = fmt.Errorf("metrics-server: %w", errNoSource)
-		return nil, p.usageErr
-	}
-	list, err := src.PodUsage(ctx, p.loop.o.Namespace, labels.Everything())
-	if err != nil {
-		p.usageErr = fmt.Errorf("list pod usage in namespace %s: %w", p.loop.o.Namespace, err)
-		return nil, p.usageErr
-	}
-	p.usage = metricsource.IndexPodUsage(list)
-	p.excluded = metricsource.ExcludedPods(list)
-	return p.usage, nil
-}
-
-func (p *pass) queryPodValues(ctx context.Context, q string) (metricsource.PodValues, error) {
-	return once(p.podValues, q, func() (metricsource.PodValues, error) {
-		if p.loop.o.PodValues == nil {
-			return nil, fmt.Errorf("prometheus: %w", errNoSource)
+// podsFor returns the pods of the namespace that sel selects, listing the
+// informer cache on first use in the pass.
+func (p *pass) podsFor(ctx context.Context, sel labels.Selector) ([]*corev1.Pod, error) {
+	ix, err := p.pods.do(ctx, "", func() (*podIndex, error) {
+		all, err := p.loop.o.Pods.Pods(p.loop.o.Namespace).List(labels.Everything())
+		if err != nil {
+			return nil, fmt.Errorf("list pods in namespace %s: %w", p.loop.o.Namespace, err)
 		}
-		return p.loop.o.PodValues.PodValues(ctx, q, p.now)
+		return newPodIndex(all), nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ix.matching(sel), nil
 }
 
-func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
-	return once(p.scalars, q, func() (float64, error) {
-		if p.loop.o.Scalars == nil {
-			return 0, fmt.Errorf("prometheus: %w", errNoSource)
+// podUsage lists the namespace's pod usage on first use (through the
+// metrics-server breaker) and returns the same result to every later
+// caller of this pass.
+func (p *pass) podUsage(ctx context.Context) (metricsource.UsageIndex, error) {
+	u, err := p.readUsage(ctx)
+	return u.index, err
+}
+
+func (p *pass) readUsage(ctx context.Context) (usageRead, error) {
+	return p.usage.do(ctx, "", func() (usageRead, error) {
+		src := p.loop.o.Usage
+		if src == nil {
+			return usageRead{}, fmt.Errorf("metrics-server: %w", errNoSource)
 		}
-		return p.loop.o.Scalars.Scalar(ctx, q, p.now)
+		var list []metricsource.PodUsage
+		err := p.loop.breakers.metricsServer.do(ctx, func(ctx context.Context) (err error) {
+			list, err = src.PodUsage(ctx, p.loop.o.Namespace, labels.Everything())
+			return err
+		})
+		if err != nil {
+			return usageRead{}, fmt.Errorf("list pod usage in namespace %s: %w", p.loop.o.Namespace, err)
+		}
+		return usageRead{index: metricsource.IndexPodUsage(list), excluded: metricsource.ExcludedPods(list)}, nil
 	})
 }
 
 // excludedNotes names the pods among pods whose metrics-server sample this
 // pass refused (they count as missing); nothing when usage was not read.
 func (p *pass) excludedNotes(pods []*corev1.Pod) []report.Condition {
+	u, ok := p.usage.peek("")
+	if !ok {
+		return nil
+	}
 	var out []report.Condition
 	for _, pod := range pods {
-		if why, ok := p.excluded[pod.Name]; ok {
+		if why, ok := u.excluded[pod.Name]; ok {
 			out = append(out, report.Condition{Reason: "PodMetricsExcluded",
 				Message: fmt.Sprintf("pod %s: %s; counted as missing", pod.Name, why)})
 		}
@@ -118,28 +158,58 @@ func (p *pass) excludedNotes(pods []*corev1.Pod) []report.Condition {
 	return out
 }
 
+func (p *pass) queryPodValues(ctx context.Context, q string) (metricsource.PodValues, error) {
+	return p.podValues.do(ctx, q, func() (v metricsource.PodValues, err error) {
+		if p.cfg.PodValues == nil {
+			return nil, fmt.Errorf("prometheus: %w", errNoSource)
+		}
+		err = p.loop.breakers.prometheus.do(ctx, func(ctx context.Context) (err error) {
+			v, err = p.cfg.PodValues.PodValues(ctx, q, p.now)
+			return err
+		})
+		return v, err
+	})
+}
+
+func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
+	return p.scalars.do(ctx, q, func() (v float64, err error) {
+		if p.cfg.Scalars == nil {
+			return 0, fmt.Errorf("prometheus: %w", errNoSource)
+		}
+		err = p.loop.breakers.prometheus.do(ctx, func(ctx context.Context) (err error) {
+			v, err = p.cfg.Scalars.Scalar(ctx, q, p.now)
+			return err
+		})
+		return v, err
+	})
+}
+
 // hpaConflict returns the name of an HPA of the namespace that targets t,
 // or "". The HPA list is read once per pass.
-func (p *pass) hpaConflict(t Target, gk schema.GroupKind) (string, error) {
+func (p *pass) hpaConflict(ctx context.Context, t Target, gk schema.GroupKind) (string, error) {
 	if p.loop.o.HPAs == nil {
 		return "", nil
 	}
-	if p.hpaTargets == nil {
+	targets, err := p.hpaTargets.do(ctx, "", func() (map[string]string, error) {
 		hpas, err := p.loop.o.HPAs.HorizontalPodAutoscalers(p.loop.o.Namespace).List(labels.Everything())
 		if err != nil {
-			return "", fmt.Errorf("list horizontalpodautoscalers: %w", err)
+			return nil, fmt.Errorf("list horizontalpodautoscalers: %w", err)
 		}
-		p.hpaTargets = make(map[string]string, len(hpas))
+		out := make(map[string]string, len(hpas))
 		for _, h := range hpas {
 			ref := h.Spec.ScaleTargetRef
 			gv, err := schema.ParseGroupVersion(ref.APIVersion)
 			if err != nil {
 				continue // the API server rejects such HPAs; nothing to match
 			}
-			p.hpaTargets[gv.Group+"/"+ref.Kind+"/"+ref.Name] = h.Name
+			out[gv.Group+"/"+ref.Kind+"/"+ref.Name] = h.Name
 		}
+		return out, nil
+	})
+	if err != nil {
+		return "", err
 	}
-	return p.hpaTargets[gk.Group+"/"+gk.Kind+"/"+t.Ref.Name], nil
+	return targets[gk.Group+"/"+gk.Kind+"/"+t.Ref.Name], nil
 }
 
 // observeMetrics fetches every metric of t for the pods in pods.

@@ -1,8 +1,6 @@
 package autoscaler
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -50,17 +48,4 @@ func (ix *podIndex) matching(sel labels.Selector) []*corev1.Pod {
 		}
 	}
 	return out
-}
-
-// podsFor returns the pods of the namespace that sel selects, listing the
-// informer cache on first use in the pass.
-func (p *pass) podsFor(sel labels.Selector) ([]*corev1.Pod, error) {
-	if p.pods == nil {
-		all, err := p.loop.o.Pods.Pods(p.loop.o.Namespace).List(labels.Everything())
-		if err != nil {
-			return nil, fmt.Errorf("list pods in namespace %s: %w", p.loop.o.Namespace, err)
-		}
-		p.pods = newPodIndex(all)
-	}
-	return p.pods.matching(sel), nil
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,17 +17,63 @@ import (
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
-func podNames(pods []horizontal.Pod) []string {
-	names := make([]string, len(pods))
-	for i, p := range pods {
-		names[i] = p.Name
+// This file is the first phase of a target's pass: read the workload and
+// its pods, observe its metrics, decide, apply the missing-metrics policy
+// and the gate. Nothing is written here.
+
+// Causes of a cancelled context: a target's own deadline (its sources were
+// too slow: missing metrics) versus the whole pass's (deadline or
+// shutdown: the target is interrupted, not failed).
+var (
+	errTargetDeadline = errors.New("target deadline exceeded")
+	errPassDeadline   = errors.New("pass deadline exceeded")
+)
+
+// interrupted returns why the pass stopped, or nil while it runs (a
+// target's own deadline does not stop the pass).
+func interrupted(ctx context.Context) error {
+	if ctx.Err() == nil || errors.Is(context.Cause(ctx), errTargetDeadline) {
+		return nil
 	}
-	return names
+	return context.Cause(ctx)
 }
 
-// objectRef is the target as an Event's involved object.
-func objectRef(t Target) *corev1.ObjectReference {
-	return &corev1.ObjectReference{APIVersion: t.Ref.APIVersion, Kind: t.Ref.Kind, Namespace: t.Namespace, Name: t.Ref.Name}
+// plan is one target's pass: what the first phase read and decided, and
+// what the actuation phase did with it.
+type plan struct {
+	t  Target
+	st *targetState // nil for mode off
+	rt report.Target
+	// err says why the target is not scaled as decided (logged once).
+	err error
+	// failure is the failure to announce (an Event when its reason is new).
+	failure *report.Condition
+	// hold is the missing-metrics hold or fallback in force.
+	hold *report.Condition
+	// stopped is set when the pass was cancelled: no Events, no writes.
+	stopped bool
+	sc      *autoscalingv1.Scale // as read this pass
+	pods    []*corev1.Pod
+	gate    gate
+	decided bool // a decision was reached: actuation and vertical may run
+	current int32
+	desired int32
+	// reason words the rescale in its Event.
+	reason string
+	// downBefore holds the scale-down events from before the one recorded
+	// ahead of the write (write-ahead, so a crash after the write cannot
+	// forget it); nil when none was recorded.
+	downBefore []horizontal.Event
+	// rescaled is set when the write (or dry-run write) succeeded.
+	rescaled bool
+}
+
+// fail records a failure of the target in this pass.
+func (pl *plan) fail(reason string, err error) {
+	pl.err = err
+	pl.rt.Reason, pl.rt.Message = reason, err.Error()
+	pl.failure = &report.Condition{Reason: reason, Message: err.Error()}
+	pl.rt.Blocking = append(pl.rt.Blocking, *pl.failure)
 }
 
 func newReportTarget(t Target) report.Target {
@@ -36,127 +81,162 @@ func newReportTarget(t Target) report.Target {
 		Min: t.Spec.MinReplicas, Max: t.Spec.MaxReplicas}
 }
 
-// reconcile observes, decides and (in apply or dry-run mode) actuates one
-// target. The error says why the target was not scaled as decided; the
-// report says the same for users.
-func (l *Loop) reconcile(ctx context.Context, p *pass, t Target) (report.Target, error) {
-	rt := newReportTarget(t)
+// decideTarget is the first phase for t.
+func (l *Loop) decideTarget(ctx context.Context, p *pass, t Target) *plan {
+	pl := &plan{t: t, rt: newReportTarget(t)}
 	if t.Mode == policy.ModeOff {
-		rt.Reason = "ScalingDisabled"
-		rt.Blocking = append(rt.Blocking, report.Condition{Reason: "ModeOff", Message: "mode off: ebb computes nothing"})
-		return rt, nil
+		pl.rt.Reason = "ScalingDisabled"
+		pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "ModeOff", Message: "mode off: ebb computes nothing"})
+		return pl
 	}
-	fail := func(reason string, err error) (report.Target, error) {
-		rt.Reason, rt.Message = reason, err.Error()
-		rt.Blocking = append(rt.Blocking, report.Condition{Reason: reason, Message: err.Error()})
-		l.o.Recorder.Event(objectRef(t), corev1.EventTypeWarning, reason, err.Error())
-		return rt, err
+	if err := interrupted(ctx); err != nil {
+		pl.stopped = true
+		pl.err = fmt.Errorf("pass interrupted: %w", err)
+		pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "Interrupted", Message: pl.err.Error()})
+		return pl
 	}
+	pl.st = l.stateOf(t)
+	if reason, err := l.read(ctx, p, pl); err != nil {
+		pl.fail(reason, err)
+		return pl
+	}
+	pl.gate = p.gate(ctx, t)
+	l.decideReplicas(ctx, p, pl)
+	return pl
+}
+
+// read resolves t's resource, reads its Scale (informer cache for built-in
+// kinds, a scale GET otherwise) and its pods. It returns the failure
+// reason with the error.
+func (l *Loop) read(ctx context.Context, p *pass, pl *plan) (string, error) {
+	t := &pl.t
 	gk, version, err := t.GroupKind()
 	if err != nil {
-		return fail("FailedGetScale", err)
+		return "FailedGetScale", err
 	}
-	mapping, err := l.o.Mapper.RESTMapping(gk, version)
-	if err != nil {
-		if r, ok := l.o.Mapper.(meta.ResettableRESTMapper); ok {
-			r.Reset() // a CRD installed since the last discovery is found next pass
+	var sc *autoscalingv1.Scale
+	served := false
+	if l.o.Workloads != nil {
+		sc, t.Resource, served, err = l.o.Workloads.Scale(gk, t.Namespace, t.Ref.Name)
+		if served && err != nil {
+			return "FailedGetScale", err
 		}
-		return fail("FailedGetScale", fmt.Errorf("resolve %s: %w", gk, err))
 	}
-	t.Resource = mapping.Resource
-	sc, err := l.o.Scales.Scales(t.Namespace).Get(ctx, t.Resource.GroupResource(), t.Ref.Name, metav1.GetOptions{})
-	if err != nil {
-		return fail("FailedGetScale", fmt.Errorf("get scale of %s: %w", t, err))
+	if !served {
+		mapping, err := l.o.Mapper.RESTMapping(gk, version)
+		if err != nil {
+			if r, ok := l.o.Mapper.(meta.ResettableRESTMapper); ok {
+				r.Reset() // a CRD installed since the last discovery is found next pass
+			}
+			return "FailedGetScale", fmt.Errorf("resolve %s: %w", gk, err)
+		}
+		t.Resource = mapping.Resource
+		if sc, err = l.o.Scales.Scales(t.Namespace).Get(ctx, t.Resource.GroupResource(), t.Ref.Name, metav1.GetOptions{}); err != nil {
+			return "FailedGetScale", fmt.Errorf("get scale of %s: %w", t, err)
+		}
 	}
-	current := sc.Spec.Replicas
-	rt.Current = report.Int32(current)
+	pl.sc, pl.current = sc, sc.Spec.Replicas
+	pl.rt.Current = report.Int32(pl.current)
 	sel, err := labels.Parse(sc.Status.Selector)
 	if err == nil && sel.Empty() {
 		err = errors.New("empty selector")
 	}
 	if err != nil {
-		return fail("InvalidSelector", fmt.Errorf("scale of %s selector %q: %w", t, sc.Status.Selector, err))
+		return "InvalidSelector", fmt.Errorf("scale of %s selector %q: %w", t, sc.Status.Selector, err)
 	}
-	podList, err := p.podsFor(sel)
-	if err != nil {
-		return fail("FailedGetPods", fmt.Errorf("list pods of %s: %w", t, err))
+	if pl.pods, err = p.podsFor(ctx, sel); err != nil {
+		return "FailedGetPods", fmt.Errorf("list pods of %s: %w", t, err)
 	}
-	pods := make([]horizontal.Pod, len(podList))
-	for i, pod := range podList {
-		pods[i] = convertPod(pod)
-	}
-	vars := metricsource.QueryVars{Namespace: t.Namespace, Target: t.Ref.Name, Kind: t.Ref.Kind,
-		Pods: podNames(pods), Selector: sc.Status.Selector}
-	obs := horizontal.Observation{Now: p.now, CurrentReplicas: current, StatusReplicas: sc.Status.Replicas,
-		Pods: pods, Metrics: p.observeMetrics(ctx, t, vars, pods)}
-	h := l.historyFor(t.Key())
-	d := l.decide(obs, t.Spec, t.Options, h)
-	rt, err = l.act(ctx, p, t, h, d, current, rt)
-	l.reconcileVertical(ctx, p, t, current, podList, &rt)
-	rt.Notes = append(rt.Notes, p.excludedNotes(podList)...)
-	return rt, err
+	return "", nil
 }
 
-// act records the decision and actuates it when the size changes.
-func (l *Loop) act(ctx context.Context, p *pass, t Target, h *horizontal.History, d horizontal.Decision, current int32, rt report.Target) (report.Target, error) {
-	desired := d.Replicas
-	fillDecision(&rt, t, d)
-	if d.Err != nil && !d.Proposal.Invalid {
-		rt.Desired = report.Int32(current)
-		return blocked(rt, d.Reason, fmt.Errorf("decide %s: %w", t, d.Err))
+// decideReplicas observes t's metrics, runs the recommender with the
+// target's history, applies the missing-metrics policy and the gate, and
+// records the decision in the report and the metrics.
+func (l *Loop) decideReplicas(ctx context.Context, p *pass, pl *plan) {
+	t := pl.t
+	pods := make([]horizontal.Pod, len(pl.pods))
+	names := make([]string, len(pl.pods))
+	for i, pod := range pl.pods {
+		pods[i], names[i] = convertPod(pod), pod.Name
 	}
-	var holdErr error
-	if d.Proposal.Invalid && ctx.Err() != nil {
-		// Shutdown cancelled the metric reads: not missing metrics (no
-		// Event, no ebb_missing_metrics_total), just an interrupted pass.
-		return blocked(rt, "Interrupted", fmt.Errorf("pass interrupted: %w", ctx.Err()))
+	vars := metricsource.QueryVars{Namespace: t.Namespace, Target: t.Ref.Name, Kind: t.Ref.Kind,
+		Pods: names, Selector: pl.sc.Status.Selector}
+	obs := horizontal.Observation{Now: p.now, CurrentReplicas: pl.current, StatusReplicas: pl.sc.Status.Replicas,
+		Pods: pods, Metrics: p.observeMetrics(ctx, t, vars, pods)}
+	h := pl.st.historyAt(p.now)
+	d := l.decide(obs, t.Spec, t.Options, h)
+	fillDecision(&pl.rt, t, d)
+	pl.desired = d.Replicas
+	switch {
+	case d.Proposal.Invalid && interrupted(ctx) != nil:
+		// Shutdown or the pass deadline cancelled the metric reads: not
+		// missing metrics (no Event, no ebb_missing_metrics_total).
+		pl.stopped = true
+		pl.err = fmt.Errorf("pass interrupted: %w", interrupted(ctx))
+		pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "Interrupted", Message: pl.err.Error()})
+		return
+	case d.Err != nil && !d.Proposal.Invalid:
+		pl.rt.Desired = report.Int32(pl.current)
+		pl.fail(d.Reason, fmt.Errorf("decide %s: %w", t, d.Err))
+		return
+	case d.Proposal.Invalid:
+		l.missing(pl, obs, h, d)
+	default:
+		pl.st.failed = 0
 	}
-	if d.Proposal.Invalid {
-		var cond report.Condition
-		desired, cond = l.missing(t, d, current)
-		rt.Blocking = append(rt.Blocking, cond)
-		l.m.missing.WithLabelValues(t.Namespace, t.Key()).Inc()
-		reason := d.Proposal.Reason
-		if reason == "" {
-			reason = horizontal.ReasonFailedComputeMetricsReplicas
-		}
-		l.o.Recorder.Event(objectRef(t), corev1.EventTypeWarning, reason, cond.Message)
-		holdErr = fmt.Errorf("%w: %s", errHold, cond.Message)
-	} else {
-		l.metricsValid(t)
+	pl.rt.Desired = report.Int32(pl.desired)
+	l.m.observe(t, pl.current, d, pl.desired)
+	pl.reason = scaleReason(d, pl.current, pl.desired)
+	if pl.gate.cond != nil {
+		pl.rt.Blocking = append(pl.rt.Blocking, *pl.gate.cond) // reported even when there is nothing to do
 	}
-	rt.Desired = report.Int32(desired)
-	l.m.observe(t, current, d, desired)
-	dry := t.Mode == policy.ModeDryRun || l.o.DryRun
-	gk, _, _ := t.GroupKind() // parsed without error in reconcile
-	hpa, err := p.hpaConflict(t, gk)
-	if err != nil {
-		return blocked(rt, "HPAConflictUnknown", fmt.Errorf("check HPAs targeting %s: %w", t, err))
+	if pl.gate.err != nil {
+		pl.fail("HPAConflictUnknown", pl.gate.err)
+		pl.rt.Blocking = pl.rt.Blocking[:len(pl.rt.Blocking)-1] // the gate's condition says it already
 	}
-	if hpa != "" { // reported even when there is nothing to do
-		dry = true
-		msg := fmt.Sprintf("HorizontalPodAutoscaler %s also targets %s; ebb stays in dry-run for it", hpa, t)
-		rt.Blocking = append(rt.Blocking, report.Condition{Reason: "HPAConflict", Message: msg})
-		// Repeated passes aggregate into one Event with a count (client-go's correlator).
-		l.o.Recorder.Event(objectRef(t), corev1.EventTypeWarning, "HPAConflict", msg)
+	pl.decided = true
+	if pl.desired < pl.current && !pl.gate.dryRun && pl.gate.err == nil && t.Spec.Behavior != nil {
+		// Write-ahead: the scale-down event is checkpointed before the
+		// write, so a restart never forgets it and scales down faster.
+		pl.downBefore = append([]horizontal.Event{}, h.ScaleDownEvents...)
+		h.RecordScale(p.now, pl.current, pl.desired, t.Spec.Behavior)
 	}
-	if desired == current {
-		return rt, holdErr
-	}
-	t.scaleReason = scaleReason(d, current, desired)
-	act := l.o.Actuator
-	if dry {
-		act = l.o.DryRunActuator
-	}
-	if err := act.Scale(ctx, t, desired); err != nil {
-		return blocked(rt, "FailedRescale", err)
-	}
-	l.m.applied.WithLabelValues(t.Namespace, t.Key(), fmt.Sprint(dry)).Set(float64(desired))
-	if !dry {
-		h.RecordScale(p.now, current, desired, t.Spec.Behavior)
-	}
-	return rt, holdErr
 }
+
+// missing applies the missing-metrics policy after an invalid proposal:
+// hold the current size, or after AfterCycles passes propose the fallback
+// replicas, which go through the same normalization as any proposal
+// (stabilization windows, rate limits, bounds).
+func (l *Loop) missing(pl *plan, obs horizontal.Observation, h *horizontal.History, d horizontal.Decision) {
+	t := pl.t
+	pl.st.failed++
+	n := pl.st.failed
+	msg := fmt.Sprintf("%s: %s (%d consecutive passes)", d.Proposal.Reason, d.Proposal.Message, n)
+	l.m.missing.WithLabelValues(t.Namespace, t.Key()).Inc()
+	reason := d.Proposal.Reason
+	if reason == "" {
+		reason = horizontal.ReasonFailedComputeMetricsReplicas
+	}
+	var cond report.Condition
+	if t.Missing.Action == policy.MissingFallback && t.Missing.AfterCycles > 0 && n >= t.Missing.AfterCycles {
+		fd := horizontal.DecideFallback(obs, t.Spec, t.Options, h, t.Missing.FallbackReplicas)
+		pl.desired = fd.Replicas
+		pl.rt.ShapedBy = shapedBy(t, fd)
+		cond = report.Condition{Reason: "MissingMetricsFallback", Message: fmt.Sprintf(
+			"%s; fallback to %d replicas, %d after stabilization and limits", msg, t.Missing.FallbackReplicas, fd.Replicas)}
+	} else {
+		pl.desired = pl.current
+		cond = report.Condition{Reason: "MissingMetricsHold", Message: msg + "; holding the current scale"}
+	}
+	pl.rt.Blocking = append(pl.rt.Blocking, cond)
+	pl.hold = &report.Condition{Reason: reason, Message: cond.Message} // the Event carries the HPA reason
+	pl.err = fmt.Errorf("%w: %s", errHold, cond.Message)
+}
+
+// errHold is the error of a target held without an API error (missing
+// metrics).
+var errHold = errors.New("metrics missing, scale held")
 
 // scaleReason words the reason of a rescale like the HPA's Events.
 func scaleReason(d horizontal.Decision, current, desired int32) string {
@@ -170,61 +250,4 @@ func scaleReason(d horizontal.Decision, current, desired int32) string {
 	default:
 		return "All metrics below target"
 	}
-}
-
-func blocked(rt report.Target, reason string, err error) (report.Target, error) {
-	rt.Blocking = append(rt.Blocking, report.Condition{Reason: reason, Message: err.Error()})
-	return rt, err
-}
-
-// fillDecision copies the decision into the report target.
-func fillDecision(rt *report.Target, t Target, d horizontal.Decision) {
-	if !d.Proposal.Invalid {
-		rt.Recommended = report.Int32(d.Recommended)
-		rt.Stabilized = report.Int32(d.Stabilized)
-	}
-	rt.Reason, rt.Message = d.Reason, d.Message
-	if d.Proposal.Invalid && d.Proposal.Reason != "" {
-		rt.Reason, rt.Message = d.Proposal.Reason, d.Proposal.Message
-	}
-	rt.ShapedBy = shapedBy(t, d)
-	for _, mp := range d.Proposal.Metrics {
-		rt.Metrics = append(rt.Metrics, reportMetric(mp))
-	}
-}
-
-func reportMetric(mp horizontal.MetricProposal) report.Metric {
-	m := report.Metric{Name: mp.Metric.String(), TargetType: string(mp.Metric.Target.Type)}
-	if t := mp.Metric.Type; t == horizontal.ResourceMetric || t == horizontal.ContainerResourceMetric {
-		m.Unit = report.ResourceUnit(mp.Metric.Name)
-	}
-	switch mp.Metric.Target.Type {
-	case horizontal.UtilizationTarget:
-		m.Target = int64(mp.Metric.Target.Utilization)
-	case horizontal.ValueTarget:
-		m.Target = mp.Metric.Target.Value
-	default:
-		m.Target = mp.Metric.Target.AverageValue
-	}
-	if mp.Err != nil {
-		m.Error = mp.Err.Error()
-		if mp.Reason != "" && !strings.Contains(m.Error, mp.Reason) {
-			m.Error = mp.Reason + ": " + m.Error
-		}
-		return m
-	}
-	m.Utilization = mp.Utilization
-	m.Value = report.Int64(mp.Value)
-	m.Replicas = report.Int32(mp.Replicas)
-	return m
-}
-
-// sortedKeys is used for deterministic iteration in tests and state.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -1,11 +1,13 @@
 package autoscaler
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,7 +17,8 @@ func TestHandler(t *testing.T) {
 	m := newMetrics(reg)
 	m.leader.Set(1)
 	ready := &Readiness{}
-	srv := httptest.NewServer(Handler(reg, ready))
+	health := &fakeHealth{}
+	srv := httptest.NewServer(Handler(reg, ready, health))
 	defer srv.Close()
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -30,10 +33,13 @@ func TestHandler(t *testing.T) {
 	for _, tc := range []struct {
 		name, path string
 		ready      bool
+		unhealthy  error
 		wantCode   int
 		wantBody   string
 	}{
 		{name: "healthz before ready", path: "/healthz", wantCode: 200, wantBody: "ok"},
+		{name: "healthz of a stalled loop", path: "/healthz", unhealthy: errors.New("no pass completed for 1m0s"),
+			wantCode: 500, wantBody: "unhealthy: no pass completed for 1m0s"},
 		{name: "readyz before sync", path: "/readyz", wantCode: 503, wantBody: "not ready"},
 		{name: "readyz after sync", path: "/readyz", ready: true, wantCode: 200, wantBody: "ok"},
 		{name: "metrics from the injected registry", path: "/metrics", wantCode: 200, wantBody: "ebb_leader 1"},
@@ -41,6 +47,7 @@ func TestHandler(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ready.Set(tc.ready)
+			health.err = tc.unhealthy
 			code, body := get(tc.path)
 			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
 				t.Errorf("GET %s = %d %q, want %d containing %q", tc.path, code, body, tc.wantCode, tc.wantBody)
@@ -48,3 +55,7 @@ func TestHandler(t *testing.T) {
 		})
 	}
 }
+
+type fakeHealth struct{ err error }
+
+func (h *fakeHealth) Healthy(time.Time) error { return h.err }

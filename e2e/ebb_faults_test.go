@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // 2) and ebb starts recommending 2 while the 30 s scale-down window holds 6.
 // ebb is SIGKILLed 15 s later and restarted. The restarted ebb must neither
 // scale down before the window that began before the kill has passed, nor
-// restart the window from its own start (it reads the ebb-state ConfigMap):
+// restart the window from its own start (it reads the ebb-state-* ConfigMaps):
 // the scale-down lands inside [load fell + 30 s, first recommendation of 2
 // + 30 s + slack], before restart + 30 s.
 func TestEbbSIGKILLInsideWindow(t *testing.T) {
@@ -46,12 +47,16 @@ func TestEbbSIGKILLInsideWindow(t *testing.T) {
 	if c := watch.Current(); c != 6 {
 		t.Fatalf("scaled to %d as soon as the load fell (window 30s): %s", c, watch)
 	}
-	cm, err := s.Env.Kube.CoreV1().ConfigMaps(ns).Get(ctx, "ebb-state", metav1.GetOptions{})
+	shards, err := s.Env.Kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "ebb.io/state=ebb-state"})
 	if err != nil {
-		t.Fatalf("state ConfigMap: %v", err)
+		t.Fatalf("state ConfigMaps: %v", err)
 	}
-	if _, ok := cm.Data["Deployment."+name]; !ok {
-		t.Fatalf("ebb-state has keys %v, want Deployment.%s", keys(cm.Data), name)
+	var stored []string
+	for _, cm := range shards.Items {
+		stored = append(stored, keys(cm.Data)...)
+	}
+	if !slices.Contains(stored, "Deployment."+name) {
+		t.Fatalf("the ebb-state-* ConfigMaps have keys %v, want Deployment.%s", stored, name)
 	}
 
 	time.Sleep(time.Until(rec2.Add(15 * time.Second)))
@@ -70,7 +75,7 @@ func TestEbbSIGKILLInsideWindow(t *testing.T) {
 		t.Fatalf("scale-down %.1fs after the load fell: inside the 30s window", atDown.Sub(lowered).Seconds())
 	}
 	if late := rec2.Add(downWindow + syncPeriod + 5*time.Second); atDown.After(late) {
-		t.Fatalf("scale-down %.1fs after the restart: the window restarted instead of being restored from ebb-state",
+		t.Fatalf("scale-down %.1fs after the restart: the window restarted instead of being restored from ebb-state-*",
 			atDown.Sub(restarted).Seconds())
 	}
 }

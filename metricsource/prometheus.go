@@ -112,12 +112,11 @@ func (p *Prometheus) query(ctx context.Context, promQL string, at time.Time) (mo
 }
 
 func (p *Prometheus) logAnnotations(ctx context.Context, promQL string, warnings promv1.Warnings, infos promv1.Infos) {
-	target := targetFrom(ctx)
 	for _, w := range warnings {
-		p.set.log.WarnContext(ctx, "prometheus query warning", "query", promQL, "target", target, "warning", w)
+		p.set.log.WarnContext(ctx, "prometheus query warning", "query", promQL, "warning", w)
 	}
 	for _, i := range infos {
-		p.set.log.DebugContext(ctx, "prometheus query info", "query", promQL, "target", target, "info", i)
+		p.set.log.DebugContext(ctx, "prometheus query info", "query", promQL, "info", i)
 	}
 }
 
@@ -132,27 +131,12 @@ func classifyPromError(err error) error {
 	return err
 }
 
-type targetKey struct{}
-
-// WithTarget returns a context whose queries name target (e.g.
-// "prod/Deployment/web") in their errors and logged warnings.
-func WithTarget(ctx context.Context, target string) context.Context {
-	return context.WithValue(ctx, targetKey{}, target)
-}
-
-func targetFrom(ctx context.Context) string {
-	t, _ := ctx.Value(targetKey{}).(string)
-	return t
-}
-
-// wrapQueryError names the source, the query and (if set with WithTarget)
-// the target.
+// wrapQueryError names the source and the query. The caller names the
+// target: one query may serve several targets (the loop runs each distinct
+// query once per pass).
 func wrapQueryError(ctx context.Context, promQL string, err error) error {
 	if err == nil {
 		return nil
-	}
-	if t := targetFrom(ctx); t != "" {
-		return fmt.Errorf("%s: target %s: query %q: %w", SourcePrometheus, t, promQL, err)
 	}
 	return fmt.Errorf("%s: query %q: %w", SourcePrometheus, promQL, err)
 }

@@ -204,25 +204,18 @@ func checkErr(t *testing.T, err error, wantFail bool, wantErr error, texts []str
 	}
 }
 
-func TestPrometheusErrorNamesTarget(t *testing.T) {
-	p := newTestPrometheus(t, startFake(t, &fakePrometheus{responses: standardResponses()}))
-	ctx := WithTarget(context.Background(), "prod/Deployment/web")
-	_, err := p.Scalar(ctx, qEmpty, time.Unix(1700000000, 0))
-	checkErr(t, err, true, ErrNoData, []string{"prometheus", "target prod/Deployment/web", qEmpty})
-}
-
 func TestPrometheusWarningsLogged(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	p := newTestPrometheus(t, startFake(t, &fakePrometheus{responses: standardResponses()}), WithLogger(log))
-	got, err := p.PodValues(WithTarget(context.Background(), "prod/Deployment/web"), qWarn, time.Unix(1700000000, 0))
+	got, err := p.PodValues(context.Background(), qWarn, time.Unix(1700000000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(PodValues{"web-1": 2}, got); d != "" {
 		t.Errorf("PodValues() (-want +got):\n%s", d)
 	}
-	for _, s := range []string{"level=WARN", "metric might not be a counter", "prod/Deployment/web", "warned"} {
+	for _, s := range []string{"level=WARN", "metric might not be a counter", qWarn, "warned"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("log %q does not contain %q", buf.String(), s)
 		}

@@ -272,8 +272,12 @@ func (s *Store) configMap(name string) *configMap {
 }
 
 // Unsaved returns, sorted, the keys whose record in memory differs from
-// what was last read or written (never saved, or a write failed).
+// what was last read or written (never saved, or a write failed). A
+// read-only store saves nothing by design and returns none.
 func (s *Store) Unsaved() []string {
+	if s.o.ReadOnly {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string

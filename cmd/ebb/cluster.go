@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,13 +35,14 @@ type clusterOptions struct {
 	kube     *genericclioptions.ConfigFlags
 	qps      float64
 	burst    int
+	timeout  time.Duration
 	logLevel string
 }
 
 func newClusterOptions() *clusterOptions {
 	kube := genericclioptions.NewConfigFlags(true)
 	kube.CacheDir = nil // ebb keeps discovery in memory; no --cache-dir
-	return &clusterOptions{kube: kube, qps: 50, burst: 100, logLevel: "info"}
+	return &clusterOptions{kube: kube, qps: 50, burst: 100, timeout: 10 * time.Second, logLevel: "info"}
 }
 
 // connectionFlag annotates the flags the help lists under "Kubernetes
@@ -52,8 +54,9 @@ const connectionFlag = "ebb_connection_flag"
 func (o *clusterOptions) addFlags(cmd *cobra.Command) {
 	conn := pflag.NewFlagSet("connection", pflag.ContinueOnError)
 	o.kube.AddFlags(conn)
-	conn.Float64Var(&o.qps, "kube-api-qps", o.qps, "queries per second to the API server (one scale GET per target per pass)")
+	conn.Float64Var(&o.qps, "kube-api-qps", o.qps, "queries per second to the API server (Deployments, StatefulSets and ReplicaSets come from informers; one scale GET per pass per target of another kind)")
 	conn.IntVar(&o.burst, "kube-api-burst", o.burst, "burst of queries to the API server")
+	conn.DurationVar(&o.timeout, "kube-api-timeout", o.timeout, "timeout of every API request (watches excepted)")
 	conn.VisitAll(func(f *pflag.Flag) {
 		f.Annotations = map[string][]string{connectionFlag: {"true"}}
 	})
@@ -92,6 +95,9 @@ func (o *clusterOptions) validate() error {
 	if o.qps <= 0 || o.burst <= 0 {
 		return fmt.Errorf("--kube-api-qps %g, --kube-api-burst %d: both must be greater than 0", o.qps, o.burst)
 	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--kube-api-timeout %v: must be greater than 0", o.timeout)
+	}
 	return nil
 }
 
@@ -113,6 +119,7 @@ func (o *clusterOptions) resolve() (*rest.Config, string, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "ebb"
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.Timeout = o.timeout
 	return cfg, ns, nil
 }
 
@@ -134,9 +141,12 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// clients are the API clients ebb uses.
+// clients are the API clients ebb uses. Every request has cfg.Timeout
+// (--kube-api-timeout) except the informers' long-running watches, which
+// use watch: the same config without it.
 type clients struct {
 	kube    kubernetes.Interface
+	watch   kubernetes.Interface // for informers: no client timeout
 	metrics metricsclient.Interface
 	scales  scale.ScalesGetter
 	mapper  meta.RESTMapper // a DeferredDiscoveryRESTMapper in production
@@ -149,6 +159,12 @@ type clients struct {
 
 func newClients(cfg *rest.Config) (*clients, error) {
 	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0 // a watch lasts minutes; client-go bounds it with timeoutSeconds
+	watch, err := kubernetes.NewForConfig(wcfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -165,7 +181,7 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scale client: %w", err)
 	}
-	c := &clients{kube: kube, metrics: mc, scales: scales, mapper: mapper}
+	c := &clients{kube: kube, watch: watch, metrics: mc, scales: scales, mapper: mapper}
 	// The metrics APIs' clients take no context: bound each call.
 	mcfg := rest.CopyConfig(cfg)
 	mcfg.Timeout = metricsource.DefaultTimeout

@@ -20,6 +20,7 @@ import (
 	"github.com/ebb-autoscaler/ebb/autoscaler"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 // reportOptions are the flags of `ebb report`.
@@ -141,12 +142,22 @@ func loadPolicy(path string) (*policy.Compiled, error) {
 func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Compiled, log *slog.Logger, now time.Time) (report.Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the informers
+	reg := prometheus.NewRegistry()
+	sm := metricsource.NewSourceMetrics(reg)
+	prom, err := newPrometheus(compiled, sm, log)
+	if err != nil {
+		return report.Report{}, err
+	}
+	state, err := stateStore(c, ns, true) // reads the running ebb's checkpoints, never writes
+	if err != nil {
+		return report.Report{}, err
+	}
 	loop, err := newLoop(ctx, loopParts{
 		c: c, namespace: ns, compiled: compiled, log: log, dryRun: true, reportOnly: true,
-		holder:   autoscaler.NewPolicyHolder(ns, compiled),
-		reg:      prometheus.NewRegistry(),
+		holder: autoscaler.NewPolicyHolder(ns, compiled, promSource(prom)), prom: prom, sm: sm,
+		reg:      reg,
 		recorder: &record.FakeRecorder{}, // a report emits no Events
-		state:    autoscaler.NewConfigMapStore(c.kube.CoreV1(), ns, autoscaler.DefaultStateName, true, log),
+		state:    state,
 	})
 	if err != nil {
 		return report.Report{}, err

@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/scale"
 	scalefake "k8s.io/client-go/scale/fake"
@@ -26,6 +25,7 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/checkpoint"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 )
@@ -42,10 +42,10 @@ targets:
           resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
 `
 
-// optsScales records the PatchOptions the fake scale client drops.
+// optsScales records the UpdateOptions the fake scale client drops.
 type optsScales struct {
 	scale.ScalesGetter
-	opts *[]metav1.PatchOptions
+	opts *[]metav1.UpdateOptions
 }
 
 func (o optsScales) Scales(ns string) scale.ScaleInterface {
@@ -54,17 +54,27 @@ func (o optsScales) Scales(ns string) scale.ScaleInterface {
 
 type optsScale struct {
 	scale.ScaleInterface
-	opts *[]metav1.PatchOptions
+	opts *[]metav1.UpdateOptions
 }
 
-func (o optsScale) Patch(ctx context.Context, gvr schema.GroupVersionResource, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*autoscalingv1.Scale, error) {
+func (o optsScale) Update(ctx context.Context, gr schema.GroupResource, sc *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error) {
 	*o.opts = append(*o.opts, opts)
-	return o.ScaleInterface.Patch(ctx, gvr, name, pt, data, opts)
+	return o.ScaleInterface.Update(ctx, gr, sc, opts)
 }
 
-// fakeClients is a namespace with Deployment/web: 2 ready pods at 200% of
-// their CPU request.
-func fakeClients(t *testing.T, patchOpts *[]metav1.PatchOptions) *clients {
+// mustStateStore is ebb report's read-only state store on c.
+func mustStateStore(t *testing.T, c *clients) *checkpoint.Store {
+	t.Helper()
+	s, err := stateStore(c, "shop", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// fakeClients is a namespace with Deployment/web (webDeployment): 2 ready
+// pods at 200% of their CPU request.
+func fakeClients(t *testing.T, patchOpts *[]metav1.UpdateOptions) *clients {
 	t.Helper()
 	started := metav1.NewTime(time.Now().Add(-time.Hour))
 	var objs []runtime.Object
@@ -91,11 +101,12 @@ func fakeClients(t *testing.T, patchOpts *[]metav1.PatchOptions) *clients {
 		return true, &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 			Spec: autoscalingv1.ScaleSpec{Replicas: 2}, Status: autoscalingv1.ScaleStatus{Replicas: 2, Selector: "app=web"}}, nil
 	})
-	fs.AddReactor("patch", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
-		return true, &autoscalingv1.Scale{}, nil
+	fs.AddReactor("update", "deployments", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		return true, a.(clienttesting.UpdateAction).GetObject(), nil
 	})
 	mapper := meta.NewDefaultRESTMapper(nil)
 	mapper.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
+	objs = append(objs, webDeployment())
 	return &clients{kube: fake.NewClientset(objs...), metrics: mc, scales: optsScales{fs, patchOpts}, mapper: mapper}
 }
 
@@ -104,7 +115,7 @@ func TestReportPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var patchOpts []metav1.PatchOptions
+	var patchOpts []metav1.UpdateOptions
 	c := fakeClients(t, &patchOpts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now())
@@ -118,12 +129,12 @@ func TestReportPass(t *testing.T) {
 		t.Errorf("report vertical rows = %+v, want one for container app", v)
 	}
 	// mode apply in the policy, but a report is all dry-run.
-	want := []metav1.PatchOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}
+	want := []metav1.UpdateOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}
 	if diff := cmp.Diff(want, patchOpts); diff != "" {
-		t.Errorf("patch options (-want +got):\n%s", diff)
+		t.Errorf("scale update options (-want +got):\n%s", diff)
 	}
-	if _, err := c.kube.CoreV1().ConfigMaps("shop").Get(t.Context(), "ebb-state", metav1.GetOptions{}); err == nil {
-		t.Error("report wrote the state ConfigMap; it must write nothing")
+	if cms, err := c.kube.CoreV1().ConfigMaps("shop").List(t.Context(), metav1.ListOptions{}); err != nil || len(cms.Items) != 0 {
+		t.Errorf("report wrote ConfigMaps %v (%v); it must write nothing", cms, err)
 	}
 	for _, f := range report.Formats() {
 		t.Run(string(f), func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	customclient "k8s.io/metrics/pkg/client/custom_metrics"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler"
+	"github.com/ebb-autoscaler/ebb/autoscaler/checkpoint"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/autoscaler/vertical"
@@ -45,11 +48,28 @@ type runOptions struct {
 	identity        string
 	policyConfigMap string
 	policyInterval  time.Duration
+	loop            loopFlags
+}
+
+// loopFlags are the control-loop settings of ebb run.
+type loopFlags struct {
+	workers         int
+	targetTimeout   time.Duration
+	stallPeriods    int
+	shutdownTimeout time.Duration
 }
 
 func newRunOptions() *runOptions {
+	d := autoscaler.DefaultOptions()
 	return &runOptions{cluster: newClusterOptions(), metricsAddr: ":8080", leaseName: "ebb",
-		policyInterval: policy.DefaultWatchInterval}
+		policyInterval: policy.DefaultWatchInterval,
+		loop: loopFlags{workers: d.Workers, targetTimeout: d.TargetTimeout, stallPeriods: d.StallPeriods,
+			shutdownTimeout: d.ShutdownTimeout}}
+}
+
+// apply sets the flags on o.
+func (f loopFlags) apply(o *autoscaler.Options) {
+	o.Workers, o.TargetTimeout, o.StallPeriods, o.ShutdownTimeout = f.workers, f.targetTimeout, f.stallPeriods, f.shutdownTimeout
 }
 
 func (o *runOptions) addFlags(fs *pflag.FlagSet) {
@@ -60,6 +80,10 @@ func (o *runOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.identity, "identity", "", "leader-election identity, unique per replica (default: the hostname, i.e. the pod name)")
 	fs.StringVar(&o.policyConfigMap, "policy-configmap", "", "ConfigMap holding the policy; rejected reloads get an Event on it")
 	fs.DurationVar(&o.policyInterval, "policy-interval", o.policyInterval, "how often the policy file is checked for changes")
+	fs.IntVar(&o.loop.workers, "workers", o.loop.workers, "targets reconciled concurrently within a pass")
+	fs.DurationVar(&o.loop.targetTimeout, "target-timeout", o.loop.targetTimeout, "deadline of each target's reads and decision, and of its actuation, within a pass")
+	fs.IntVar(&o.loop.stallPeriods, "stall-periods", o.loop.stallPeriods, "sync periods without a completed pass after which /healthz fails and the lease is given up")
+	fs.DurationVar(&o.loop.shutdownTimeout, "shutdown-timeout", o.loop.shutdownTimeout, "bound on the final checkpoints on SIGTERM")
 }
 
 // Validate checks the flags that need no cluster.
@@ -72,6 +96,24 @@ func (o *runOptions) Validate() error {
 	}
 	if o.policyInterval <= 0 {
 		return badInput(fmt.Errorf("--policy-interval %v: must be greater than 0", o.policyInterval))
+	}
+	lo := autoscaler.DefaultOptions()
+	o.loop.apply(&lo)
+	var errs []error
+	if lo.Workers < 1 {
+		errs = append(errs, fmt.Errorf("--workers %d: must be at least 1", lo.Workers))
+	}
+	if lo.TargetTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--target-timeout %v: must be greater than 0", lo.TargetTimeout))
+	}
+	if lo.StallPeriods < 2 {
+		errs = append(errs, fmt.Errorf("--stall-periods %d: must be at least 2", lo.StallPeriods))
+	}
+	if lo.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %v: must be greater than 0", lo.ShutdownTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return badInput(err)
 	}
 	if o.identity == "" {
 		host, err := os.Hostname()
@@ -121,23 +163,30 @@ and /readyz. With --leader-elect only the replica holding the Lease acts.`,
 	return cmd
 }
 
-// sources builds the metric sources; Prometheus only when the policy
-// configures it (its connection is read at start, not hot-reloaded).
-func sources(c *clients, p *policy.Compiled, sm *metricsource.SourceMetrics, log *slog.Logger) (*metricsource.MetricsServer, *metricsource.Prometheus, error) {
-	opts := []metricsource.Option{metricsource.WithLogger(log), metricsource.WithMetrics(sm)}
-	ms := metricsource.NewMetricsServer(c.metrics.MetricsV1beta1(), opts...)
+// newPrometheus builds the client of the policy's prometheus section, nil
+// when it has none.
+func newPrometheus(p *policy.Compiled, sm *metricsource.SourceMetrics, log *slog.Logger) (*metricsource.Prometheus, error) {
 	if p.Prometheus == nil {
-		return ms, nil, nil
+		return nil, nil
 	}
 	httpCfg, err := metricsource.DecodeHTTPConfig(p.Prometheus.HTTPConfig)
 	if err != nil {
-		return nil, nil, fmt.Errorf("policy prometheus.httpConfig: %w", err)
+		return nil, fmt.Errorf("policy prometheus.httpConfig: %w", err)
 	}
-	prom, err := metricsource.NewPrometheusClient(p.Prometheus.URL, httpCfg, p.Prometheus.Timeout, opts...)
+	prom, err := metricsource.NewPrometheusClient(p.Prometheus.URL, httpCfg, p.Prometheus.Timeout,
+		metricsource.WithLogger(log), metricsource.WithMetrics(sm))
 	if err != nil {
-		return nil, nil, fmt.Errorf("policy prometheus: %w", err)
+		return nil, fmt.Errorf("policy prometheus: %w", err)
 	}
-	return ms, prom, nil
+	return prom, nil
+}
+
+// promSource is prom as the loop's source: a nil interface for none.
+func promSource(prom *metricsource.Prometheus) autoscaler.PromSource {
+	if prom == nil {
+		return nil
+	}
+	return prom
 }
 
 // loopParts is what run and report pass to newLoop.
@@ -146,11 +195,16 @@ type loopParts struct {
 	namespace string
 	holder    *autoscaler.PolicyHolder
 	compiled  *policy.Compiled
-	reg       prometheus.Registerer
-	recorder  record.EventRecorder
-	log       *slog.Logger
-	dryRun    bool
-	state     autoscaler.StateStore
+	// prom is the policy's Prometheus (nil: none) and sm its metrics;
+	// both are built by the caller, which also rebuilds prom on reload.
+	prom     *metricsource.Prometheus
+	sm       *metricsource.SourceMetrics
+	reg      prometheus.Registerer
+	recorder record.EventRecorder
+	log      *slog.Logger
+	dryRun   bool
+	state    autoscaler.StateStore
+	loop     loopFlags
 	// checkpointVertical makes the loop's leader write the vertical
 	// checkpoints (ebb run only; ebb report never writes).
 	checkpointVertical bool
@@ -158,31 +212,33 @@ type loopParts struct {
 	reportOnly bool
 }
 
-// newLoop starts namespace-limited pod and HPA informers, waits for their
-// caches and returns the Loop.
+// newLoop starts namespace-limited informers (pods, HPAs, and the
+// Deployments, StatefulSets and ReplicaSets whose scale the loop reads from
+// the cache), waits for their caches and returns the Loop.
 func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
-	sm := metricsource.NewSourceMetrics(p.reg)
-	usage, prom, err := sources(p.c, p.compiled, sm, p.log)
-	if err != nil {
-		return nil, err
+	watch := p.c.watch
+	if watch == nil {
+		watch = p.c.kube
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(p.c.kube, 10*time.Minute, informers.WithNamespace(p.namespace))
-	pods := f.Core().V1().Pods().Lister()
-	hpas := f.Autoscaling().V2().HorizontalPodAutoscalers().Lister()
-	if err := syncInformers(ctx, f, f.Core().V1().Pods().Informer(), f.Autoscaling().V2().HorizontalPodAutoscalers().Informer()); err != nil {
+	f := informers.NewSharedInformerFactoryWithOptions(watch, 10*time.Minute, informers.WithNamespace(p.namespace))
+	apps := f.Apps().V1()
+	if err := syncInformers(ctx, f, f.Core().V1().Pods().Informer(), f.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
+		apps.Deployments().Informer(), apps.StatefulSets().Informer(), apps.ReplicaSets().Informer()); err != nil {
 		return nil, err
 	}
 	o := autoscaler.DefaultOptions()
-	o.Namespace, o.Logger, o.Registerer, o.Config = p.namespace, p.log, p.reg, p.holder
-	o.Scales, o.Mapper, o.Pods, o.HPAs = p.c.scales, p.c.mapper, pods, hpas
-	o.Usage, o.Recorder, o.DryRun, o.State = usage, p.recorder, p.dryRun, p.state
-	if prom != nil {
-		o.PodValues, o.Scalars = prom, prom
+	if p.loop.workers > 0 {
+		p.loop.apply(&o)
 	}
-	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, sm)
+	o.Namespace, o.Logger, o.Registerer, o.Config = p.namespace, p.log, p.reg, p.holder
+	o.Scales, o.Mapper, o.Pods, o.HPAs = p.c.scales, p.c.mapper, f.Core().V1().Pods().Lister(), f.Autoscaling().V2().HorizontalPodAutoscalers().Lister()
+	o.Workloads = autoscaler.NewWorkloadCache(apps.Deployments().Lister(), apps.StatefulSets().Lister(), apps.ReplicaSets().Lister())
+	o.Usage = metricsource.NewMetricsServer(p.c.metrics.MetricsV1beta1(), metricsource.WithLogger(p.log), metricsource.WithMetrics(p.sm))
+	o.Recorder, o.DryRun, o.State = p.recorder, p.dryRun, p.state
+	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, p.sm)
 	var history vertical.RangeQuerier
-	if prom != nil {
-		history = prom // seeds the vertical histograms from Prometheus history once per target
+	if p.prom != nil {
+		history = p.prom // seeds the vertical histograms from Prometheus history once per target
 	}
 	v, err := newVertical(p, history)
 	if err != nil {
@@ -193,6 +249,12 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 		o.LeaderState = v
 	}
 	return autoscaler.New(o)
+}
+
+// stateStore is the ConfigMap store of the horizontal state (ebb-state-*
+// shards); ebb report's is read-only.
+func stateStore(c *clients, ns string, readOnly bool) (*checkpoint.Store, error) {
+	return checkpoint.New(checkpoint.Options{Client: c.kube.CoreV1(), Namespace: ns, Name: autoscaler.StateStoreName, ReadOnly: readOnly})
 }
 
 // eventRecorder sends Events to the namespace only (a namespace-scoped
@@ -212,7 +274,8 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ready := &autoscaler.Readiness{}
-	srv, err := startServer(f.metricsAddr, autoscaler.Handler(reg, ready), log)
+	health := &lateHealth{}
+	srv, err := startServer(f.metricsAddr, autoscaler.Handler(reg, ready, health), log)
 	if err != nil {
 		return err
 	}
@@ -228,6 +291,7 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	// forget the custom metrics API version, so an adapter installed or
 	// upgraded later is seen.
 	go customclient.PeriodicallyInvalidate(c.customVersions, policy.DefaultSyncPeriod, ctx.Done())
+	health.loop.Store(loop)
 	ready.Set(true)
 	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect)
 	if !f.leaderElect {
@@ -238,18 +302,50 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	return loop.RunElected(ctx, eo)
 }
 
+// lateHealth is /healthz before the loop exists (healthy: starting) and
+// the loop's Healthy after.
+type lateHealth struct {
+	loop atomic.Pointer[autoscaler.Loop]
+}
+
+func (h *lateHealth) Healthy(now time.Time) error {
+	if l := h.loop.Load(); l != nil {
+		return l.Healthy(now)
+	}
+	return nil
+}
+
 // startPolicy loads the policy (a bad file stops ebb: there is no last good
-// one yet), builds the loop and a watcher that hot-reloads the file.
+// one yet), builds the loop and a watcher that hot-reloads the file. A
+// reload puts the new policy in force with a Prometheus client rebuilt when
+// its prometheus section changed; ebb_policy_reloads_total counts
+// "success" only then, "invalid" for a rejected file and "error" for a
+// valid one that could not be applied (the last good policy stays).
 func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger) (*policy.Watcher, *autoscaler.Loop, error) {
 	var loop *autoscaler.Loop
 	var holder *autoscaler.PolicyHolder
+	var current *policy.Compiled
+	var prom *metricsource.Prometheus
+	sm := metricsource.NewSourceMetrics(reg)
 	w, err := policy.NewWatcher(policy.WatcherOptions{
 		Path:     f.policy,
 		Interval: f.policyInterval,
 		OnReload: func(p *policy.Compiled) {
-			holder.Set(p)
+			next, rebuilt := prom, !reflect.DeepEqual(p.Prometheus, current.Prometheus)
+			if rebuilt {
+				np, err := newPrometheus(p, sm, log)
+				if err != nil {
+					loop.PolicyReloaded("error")
+					log.Error("policy not applied: its prometheus section does not build a client; the last good policy stays in force",
+						"policy", f.policy, "err", err)
+					return
+				}
+				next = np
+			}
+			holder.Set(p, promSource(next))
+			current, prom = p, next
 			loop.PolicyReloaded("success")
-			log.Info("policy reloaded", "policy", f.policy, "targets", len(p.Targets))
+			log.Info("policy reloaded", "policy", f.policy, "targets", len(p.Targets), "prometheusRebuilt", rebuilt)
 		},
 		OnReject: func(err error) {
 			loop.PolicyReloaded("invalid")
@@ -263,14 +359,19 @@ func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg 
 	if err != nil {
 		return nil, nil, err
 	}
-	compiled, err := w.Load()
+	if current, err = w.Load(); err != nil {
+		return nil, nil, err
+	}
+	if prom, err = newPrometheus(current, sm, log); err != nil {
+		return nil, nil, err
+	}
+	state, err := stateStore(c, ns, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	holder = autoscaler.NewPolicyHolder(ns, compiled)
-	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: compiled, reg: reg,
-		recorder: recorder, log: log, checkpointVertical: true,
-		state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), ns, autoscaler.DefaultStateName, false, log)})
+	holder = autoscaler.NewPolicyHolder(ns, current, promSource(prom))
+	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: current, prom: prom, sm: sm, reg: reg,
+		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -322,6 +423,10 @@ func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t
 		ResizePods: cv.ResizePods, ResizePeriod: cv.ResizePeriod, RolloutPeriod: cv.RolloutPeriod}
 	return v.r.Reconcile(ctx, now, vt, mode, cv.Policy, pods, usage)
 }
+
+// ForgetVertical drops a target that left the policy
+// (autoscaler.VerticalForgetter).
+func (v verticalAdapter) ForgetVertical(target string) { v.r.Forget(target) }
 
 // Lead and Flush make the vertical checkpoints the leader's
 // (autoscaler.LeaderState).

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
@@ -96,10 +97,11 @@ type containerReq struct {
 
 func webDeployment() *appsv1.Deployment {
 	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Generation: 1},
-		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}}},
-		Status: appsv1.DeploymentStatus{ObservedGeneration: 1},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Generation: 1, ResourceVersion: "1"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(2)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2},
 	}
 }
 
@@ -142,9 +144,9 @@ func TestVerticalModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var scaleOpts []metav1.PatchOptions
+			var scaleOpts []metav1.UpdateOptions
 			c := fakeClients(t, &scaleOpts)
-			objs := []runtime.Object{webDeployment()}
+			var objs []runtime.Object // webDeployment is in fakeClients
 			if tc.hpa {
 				objs = append(objs, conflictingHPA())
 			}
@@ -156,8 +158,8 @@ func TestVerticalModes(t *testing.T) {
 			seen := recordVerticalPatches(t, c)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			loop, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log,
-				holder: autoscaler.NewPolicyHolder("shop", compiled), reg: prometheus.NewRegistry(),
-				recorder: &record.FakeRecorder{}, state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), "shop", "ebb-state", true, log)})
+				holder: autoscaler.NewPolicyHolder("shop", compiled, nil), reg: prometheus.NewRegistry(),
+				recorder: &record.FakeRecorder{}, state: mustStateStore(t, c)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,11 +198,8 @@ func TestReportNeverActuatesVertically(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var scaleOpts []metav1.PatchOptions
+			var scaleOpts []metav1.UpdateOptions
 			c := fakeClients(t, &scaleOpts)
-			if err := c.kube.(*fake.Clientset).Tracker().Add(webDeployment()); err != nil {
-				t.Fatal(err)
-			}
 			seen := recordVerticalPatches(t, c)
 			rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
 			if err != nil {
@@ -224,13 +223,13 @@ func TestRunRegistersVerticalMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var scaleOpts []metav1.PatchOptions
+	var scaleOpts []metav1.UpdateOptions
 	c := fakeClients(t, &scaleOpts)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
 	if _, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log,
-		holder: autoscaler.NewPolicyHolder("shop", compiled), reg: reg, recorder: &record.FakeRecorder{},
-		state: autoscaler.NewConfigMapStore(c.kube.CoreV1(), "shop", "ebb-state", true, log)}); err != nil {
+		holder: autoscaler.NewPolicyHolder("shop", compiled, nil), reg: reg, recorder: &record.FakeRecorder{},
+		state: mustStateStore(t, c)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"ebb_vertical_recommendation_cpu_cores", "ebb_vertical_recommendation_memory_bytes",
@@ -278,11 +277,8 @@ func TestVerticalBootstrapsFromPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var scaleOpts []metav1.PatchOptions
+	var scaleOpts []metav1.UpdateOptions
 	c := fakeClients(t, &scaleOpts)
-	if err := c.kube.(*fake.Clientset).Tracker().Add(webDeployment()); err != nil {
-		t.Fatal(err)
-	}
 	rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
 	if err != nil {
 		t.Fatal(err)

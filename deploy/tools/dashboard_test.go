@@ -61,7 +61,7 @@ func TestShippedDashboards(t *testing.T) {
 			variables: []string{"namespace", "target"},
 			mustUse: []string{
 				"ebb_actuations_total", "ebb_applied_replicas", "ebb_current_replicas", "ebb_decision_reason",
-				"ebb_desired_replicas", "ebb_loop_duration_seconds", "ebb_metric_target", "ebb_metric_value",
+				"ebb_desired_replicas", "ebb_pass_duration_seconds", "ebb_metric_target", "ebb_metric_value",
 				"ebb_recommended_replicas", "ebb_source_errors_total", "ebb_stabilized_total",
 			},
 		},
@@ -146,7 +146,7 @@ func TestCheckDashboardRejects(t *testing.T) {
 		wantErr string              // "" means the dashboard must pass
 	}{
 		{name: "valid"},
-		{name: "histogram series", expr: `histogram_quantile(0.9, sum by (le) (rate(ebb_loop_duration_seconds_bucket[5m])))`},
+		{name: "histogram series", expr: `histogram_quantile(0.9, sum by (le) (rate(ebb_pass_duration_seconds_bucket[5m])))`},
 		{name: "undocumented metric", expr: `ebb_actuation_total`, wantErr: "ebb_actuation_total is not in docs/metrics.md"},
 		{name: "bucket of a gauge", expr: `ebb_current_replicas_bucket`, wantErr: "ebb_current_replicas_bucket is not in docs/metrics.md"},
 		{name: "undocumented label", expr: `ebb_actuations_total{dryrun="true"}`, wantErr: `label "dryrun"`},
@@ -197,7 +197,7 @@ func TestParseMetricsDoc(t *testing.T) {
 		want MetricDoc
 	}{
 		{"ebb_applied_replicas", MetricDoc{Type: "gauge", Labels: []string{"namespace", "target", "dry_run"}}},
-		{"ebb_loop_duration_seconds", MetricDoc{Type: "histogram"}},
+		{"ebb_pass_duration_seconds", MetricDoc{Type: "histogram"}},
 		{"ebb_actuations_total", MetricDoc{Type: "counter", Labels: []string{"namespace", "target", "result", "dry_run"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
