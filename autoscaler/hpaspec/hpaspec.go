@@ -61,8 +61,12 @@ func Convert(spec autoscalingv2.HorizontalPodAutoscalerSpec, downscaleStabilizat
 	out := horizontal.Spec{MinReplicas: 1, MaxReplicas: spec.MaxReplicas}
 	if spec.MinReplicas != nil {
 		out.MinReplicas = *spec.MinReplicas
-		if out.MinReplicas < 1 {
-			errs.invalid(fieldPath+".minReplicas", out.MinReplicas, "must be greater than or equal to 1")
+		switch {
+		case out.MinReplicas == 0 && !onlyObjectOrExternal(spec.Metrics):
+			errs.invalid(fieldPath+".minReplicas", out.MinReplicas,
+				"must be greater than or equal to 1; 0 (scale to zero) needs every metric to be an Object or External metric")
+		case out.MinReplicas < 0:
+			errs.invalid(fieldPath+".minReplicas", out.MinReplicas, "must be greater than or equal to 0")
 		}
 	}
 	switch {
@@ -97,6 +101,19 @@ func Convert(spec autoscalingv2.HorizontalPodAutoscalerSpec, downscaleStabilizat
 		return horizontal.Spec{}, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// onlyObjectOrExternal reports whether metrics is not empty and every metric
+// is an Object or External metric: the targets that may scale to zero
+// (upstream's HPAScaleToZero asks for at least one such metric; ebb asks
+// for all, since a per-pod metric has nothing to read at zero pods).
+func onlyObjectOrExternal(metrics []autoscalingv2.MetricSpec) bool {
+	for _, m := range metrics {
+		if m.Type != autoscalingv2.ObjectMetricSourceType && m.Type != autoscalingv2.ExternalMetricSourceType {
+			return false
+		}
+	}
+	return len(metrics) > 0
 }
 
 // sourceTypes lists the metric source types with their field names, in the

@@ -45,6 +45,18 @@ func TestConvert(t *testing.T) {
 	}{
 		{"defaults: min 1, cpu 80%, no behavior", `maxReplicas: 5`,
 			horizontal.Spec{MinReplicas: 1, MaxReplicas: 5, Metrics: []horizontal.MetricSpec{cpu80}}},
+		{"scale to zero: min 0 with only External and Object metrics", `
+minReplicas: 0
+maxReplicas: 4
+metrics:
+- type: External
+  external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "10"}}
+- type: Object
+  object: {metric: {name: rps}, describedObject: {kind: Service, name: web}, target: {type: Value, value: "100"}}
+`, horizontal.Spec{MinReplicas: 0, MaxReplicas: 4, Metrics: []horizontal.MetricSpec{
+			{Type: horizontal.ExternalMetric, Name: "queue", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 10_000}},
+			{Type: horizontal.ObjectMetric, Name: "rps", Target: horizontal.Target{Type: horizontal.ValueTarget, Value: 100_000}},
+		}}},
 		{"every metric type in milli-units", `
 minReplicas: 2
 maxReplicas: 10
@@ -119,8 +131,19 @@ func TestConvertErrors(t *testing.T) {
 	}{
 		{"max missing", `minReplicas: 1`, []string{"p.maxReplicas: must be set and greater than 0"}},
 		{"negative max and zero min", "minReplicas: 0\nmaxReplicas: -1", []string{
-			"p.minReplicas: invalid value 0: must be greater than or equal to 1",
+			"p.minReplicas: invalid value 0: must be greater than or equal to 1; 0 (scale to zero) needs every metric to be an Object or External metric",
 			"p.maxReplicas: invalid value -1: must be greater than or equal to 1"}},
+		{"negative min", "minReplicas: -1\nmaxReplicas: 2", []string{
+			"p.minReplicas: invalid value -1: must be greater than or equal to 0"}},
+		{"zero min with a Resource metric beside an External one", `
+minReplicas: 0
+maxReplicas: 3
+metrics:
+- type: External
+  external: {metric: {name: queue}, target: {type: AverageValue, averageValue: 10}}
+- type: Resource
+  resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+`, []string{"p.minReplicas: invalid value 0: must be greater than or equal to 1; 0 (scale to zero) needs every metric to be an Object or External metric"}},
 		{"min above max", "minReplicas: 4\nmaxReplicas: 3",
 			[]string{"p.maxReplicas: invalid value 3: must be greater than or equal to minReplicas (4)"}},
 		{"utilization zero and source missing", `

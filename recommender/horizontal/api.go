@@ -61,8 +61,9 @@ func DecideFallback(o Observation, s Spec, opt Options, h *History, replicas int
 // RecordScale stores a successful change from -> to at now (behavior path
 // only, as upstream), dropping events older than the longest policy period of
 // their direction. As upstream, one such outdated event is overwritten by
-// the new one; the others stay but never count again. A nil h or a nil b
-// records nothing.
+// the new one; the others stay but never count again. It also notes whether
+// the change was a scale to zero (History.ScaledToZero; on every path). A
+// nil h records nothing; a nil b records no event.
 func (h *History) RecordScale(now time.Time, from, to int32, b *Behavior) {
 	if h == nil {
 		return

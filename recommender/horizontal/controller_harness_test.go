@@ -33,6 +33,9 @@ type controllerCase struct {
 	expectedDesiredReplicas int32
 	expectedConditions      []cond
 	recommendations         []timestampedRecommendation
+	// scaledToZero is upstream's initial ScaledToZero=True condition
+	// (History.ScaledToZero).
+	scaledToZero bool
 }
 
 // cond is an expected HPA condition: type, status and reason.
@@ -180,7 +183,7 @@ func (tc *controllerCase) run(t *testing.T) {
 	for _, m := range s.Metrics {
 		o.Metrics = append(o.Metrics, tc.values(m))
 	}
-	h := &History{}
+	h := &History{ScaledToZero: tc.scaledToZero}
 	if tc.recommendations != nil {
 		h.Recommendations, h.Seeded = toRecommendations(tc.recommendations), true
 	}

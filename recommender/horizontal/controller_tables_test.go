@@ -95,9 +95,9 @@ func TestConditionFailedGetMetrics(t *testing.T) {
 }
 
 // TestScaleToZeroGateOff ports the feature-gate-off half of upstream's
-// HPAScaleToZero tests (the gate is alpha and off in ebb, as by default): a
-// target at zero replicas is never scaled, a scale-down to zero with
-// minReplicas 0 still happens.
+// HPAScaleToZero tests: without the ScaledToZero state (with the gate off
+// upstream never has it) a target at zero replicas is never scaled, a
+// scale-down to zero with minReplicas 0 still happens.
 func TestScaleToZeroGateOff(t *testing.T) {
 	object := func(v int64) []MetricSpec {
 		return []MetricSpec{{Type: ObjectMetric, Name: "qps", Target: Target{Type: ValueTarget, Value: v}}}

@@ -40,11 +40,15 @@ func decideWith(o Observation, s Spec, opt Options, h *History, floor int32, pro
 		return d, cur
 	}
 	h.seed(o.Now, cur)
+	fromZero := cur == 0 && canScaleFromZero(s, h)
 	switch {
-	case cur == 0:
+	case cur == 0 && !fromZero:
 		d.AbleToScaleReason, d.Reason = ReasonScalingDisabled, ReasonScalingDisabled
 		d.Message = "scaling is disabled since the replica count of the target is zero"
 		return d, cur
+	case fromZero:
+		// Computed from the metrics below, as upstream (no out-of-range
+		// correction at zero).
 	case cur > s.MaxReplicas:
 		d = outOfRange(d, s.MaxReplicas, ReasonTooManyReplicas, "Current number of replicas above Spec.MaxReplicas")
 		return d, d.Replicas
@@ -67,10 +71,34 @@ func decideWith(o Observation, s Spec, opt Options, h *History, floor int32, pro
 	} else {
 		n = normalizeBehavior(h, o.Now, cur, p, b, s.Behavior, floor)
 	}
+	if fromZero && s.MinReplicas != 0 {
+		// Scaling from zero after minReplicas was raised: at least min.
+		n.replicas, n.reactive = max(n.replicas, s.MinReplicas), max(n.reactive, s.MinReplicas)
+	}
 	d.Recommended, d.Stabilized, d.Replicas = p, n.stabilized, n.replicas
 	d.AbleToScaleReason, d.LimitedReason = n.able, n.limited
 	d.Reason, d.Message = summarize(d, n)
 	return d, n.reactive
+}
+
+// canScaleFromZero is upstream's scale-from-zero test (HPAScaleToZero): the
+// autoscaler itself scaled the target to zero (h.ScaledToZero, upstream's
+// ScaledToZero condition), and minReplicas was raised since or the spec
+// has an Object or External metric. A target someone else scaled to zero
+// stays disabled.
+func canScaleFromZero(s Spec, h *History) bool {
+	return h.ScaledToZero && (s.MinReplicas != 0 || s.HasObjectOrExternal())
+}
+
+// HasObjectOrExternal reports whether any metric of s is an Object or an
+// External metric (the metrics that can be read with no pod running).
+func (s Spec) HasObjectOrExternal() bool {
+	for _, m := range s.Metrics {
+		if m.Type == ObjectMetric || m.Type == ExternalMetric {
+			return true
+		}
+	}
+	return false
 }
 
 // outOfRange is the immediate correction of a current size outside

@@ -80,6 +80,9 @@ func (h *History) stabilizeBehavior(now time.Time, current, p int32, upWindow, d
 
 // recordScale is RecordScale on a non-nil history (upstream storeScaleEvent).
 func (h *History) recordScale(now time.Time, from, to int32, b *Behavior) {
+	// Upstream sets its ScaledToZero condition on every rescale: true
+	// when it took the target from some replicas to zero.
+	h.ScaledToZero = from > 0 && to == 0
 	if b == nil {
 		return // events are used only on the behavior path
 	}

@@ -248,6 +248,11 @@ type History struct {
 	// Seeded is true once the first reconcile seeded the recommendations
 	// with the current size (upstream: TestScaleDownStabilizeInitialSize).
 	Seeded bool
+	// ScaledToZero is true when the last recorded scale took the target
+	// from some replicas to zero (upstream's ScaledToZero condition,
+	// HPAScaleToZero): only then is a target at zero scaled up again from
+	// its metrics; a target scaled to zero by someone else is left alone.
+	ScaledToZero bool
 }
 
 // Decision is the final result of one reconcile.
