@@ -6,6 +6,7 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	"github.com/ebb-autoscaler/ebb/recommender/proactive"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 )
 
@@ -59,6 +60,9 @@ type CompiledTarget struct {
 	// Vertical is the target's vertical side, defaults applied (mode
 	// recommend when the policy has no vertical section).
 	Vertical CompiledVertical
+	// Proactive is the horizontal.proactive section, defaults applied
+	// (mode off when absent). A zero Horizon means the loop's default.
+	Proactive proactive.Config
 }
 
 // Key is the target as "Kind/name", unique within a policy's kind.

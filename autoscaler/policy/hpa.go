@@ -20,7 +20,7 @@ import (
 // dry-run, and its spec unchanged (scaleTargetRef included) as horizontal.
 func TargetFromHPA(h *autoscalingv2.HorizontalPodAutoscaler) Target {
 	spec := h.Spec.DeepCopy()
-	return Target{ScaleTargetRef: spec.ScaleTargetRef, Mode: ModeDryRun, Horizontal: spec}
+	return Target{ScaleTargetRef: spec.ScaleTargetRef, Mode: ModeDryRun, Horizontal: &Horizontal{HorizontalPodAutoscalerSpec: *spec}}
 }
 
 // CompileShadow compiles the shadow target of h under the policy's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/metricsource"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	"github.com/ebb-autoscaler/ebb/recommender/proactive"
 	rv "github.com/ebb-autoscaler/ebb/recommender/vertical"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -131,6 +132,8 @@ targets:
 			// cpu utilization target.
 			Vertical: CompiledVertical{Mode: VerticalRecommend,
 				Policy: rv.Policy{HorizontalCPUUtilization: 80}},
+			// No proactive section: mode off.
+			Proactive: proactive.DefaultConfig(),
 		}},
 	}
 	if d := cmp.Diff(want, c, cmpopts.IgnoreFields(Compiled{}, "Hash")); d != "" {

@@ -72,9 +72,10 @@ type Prometheus struct {
 type Target struct {
 	ScaleTargetRef autoscalingv2.CrossVersionObjectReference `json:"scaleTargetRef"`
 	Mode           Mode                                      `json:"mode,omitempty"`
-	// Horizontal is an autoscaling/v2 HorizontalPodAutoscalerSpec; its own
-	// scaleTargetRef may be omitted (the target's is used).
-	Horizontal *autoscalingv2.HorizontalPodAutoscalerSpec `json:"horizontal,omitempty"`
+	// Horizontal is an autoscaling/v2 HorizontalPodAutoscalerSpec (its own
+	// scaleTargetRef may be omitted: the target's is used) with ebb's
+	// proactive section.
+	Horizontal *Horizontal `json:"horizontal,omitempty"`
 	// Queries maps a Pods/Object/External metric name to a PromQL template.
 	Queries        map[string]string `json:"queries,omitempty"`
 	MissingMetrics *MissingMetrics   `json:"missingMetrics,omitempty"`

@@ -250,7 +250,8 @@ func compileTarget(c *checker, d Defaults, t Target, path string) (CompiledTarge
 		checkVertical(c, path+".vertical", t.Vertical)
 		return ct, false
 	}
-	h := *t.Horizontal
+	h := t.Horizontal.HorizontalPodAutoscalerSpec
+	ct.Proactive = compileProactive(c, t.Horizontal.Proactive, path+".horizontal.proactive")
 	if r := h.ScaleTargetRef; r != (autoscalingv2.CrossVersionObjectReference{}) && r != t.ScaleTargetRef {
 		c.invalid(path+".horizontal.scaleTargetRef", refString(r), "must be omitted or equal scaleTargetRef")
 	}
