@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/scenario"
+	"github.com/ebb-autoscaler/ebb/recommender/proactive"
 	"github.com/ebb-autoscaler/ebb/recommender/simulate"
 )
 
@@ -27,6 +28,7 @@ type simulateOptions struct {
 	output                         string
 	rate                           rateOptions           // simulate_rate.go
 	vertical                       verticalReplayOptions // simulate_vertical.go
+	pro                            proactiveOptions      // proactive.go
 }
 
 func newSimulateOptions() *simulateOptions {
@@ -47,21 +49,25 @@ func (o *simulateOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.world.Duration, "duration", 0, "run length (default: last trace row + 1s)")
 	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
 	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
-	fs.StringVarP(&o.output, "output", "o", o.output, "output format of --vertical: table or json")
+	fs.StringVarP(&o.output, "output", "o", o.output, "output format of --vertical and --sweep: table or json")
 	o.rate.addFlags(fs)
 	o.vertical.addFlags(fs)
+	o.pro.addFlags(fs)
 }
 
 // Validate checks that exactly one of the three modes is asked for.
 func (o *simulateOptions) Validate() error {
 	switch {
-	case o.scenario != "" && o.trace == "" && o.spec == "" && o.vertical.file == "":
-	case o.scenario == "" && o.trace != "" && o.spec != "" && o.vertical.file == "":
-	case o.scenario == "" && o.trace == "" && o.spec == "" && o.vertical.file != "":
+	case o.scenario != "" && o.trace == "" && o.spec == "" && o.vertical.file == "" && o.pro.policy == "":
+	case o.scenario == "" && o.trace != "" && (o.spec != "") != (o.pro.policy != "") && o.vertical.file == "":
+	case o.scenario == "" && o.trace == "" && o.spec == "" && o.vertical.file != "" && o.pro.policy == "":
 	default:
-		return usageError("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml, or --vertical usage.csv")
+		return usageError("give either -f scenario.yaml, or --trace load.csv with --spec spec.yaml or --policy policy.yaml, or --vertical usage.csv")
 	}
-	return o.rate.validate()
+	if err := o.rate.validate(); err != nil {
+		return err
+	}
+	return o.pro.validate(o)
 }
 
 // Run replays the scenario or drives the trace. A mismatch with the
@@ -91,7 +97,7 @@ var errMismatch = errors.New("decisions differ from the expectations")
 func newSimulateCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	o := newSimulateOptions()
 	cmd := &cobra.Command{
-		Use:   "simulate (-f scenario.yaml | --trace load.csv --spec spec.yaml | --vertical usage.csv)",
+		Use:   "simulate (-f scenario.yaml | --trace load.csv (--spec spec.yaml | --policy policy.yaml) [--sweep] | --vertical usage.csv)",
 		Short: "Replay recorded observations or a load trace offline",
 		Long: `Replay recorded observations (-f scenario.yaml: one JSON line per step, exit 1 when
 a decision misses the scenario's expectation) or drive the closed-loop world model
@@ -99,10 +105,15 @@ with a load trace (--trace load.csv --spec spec.yaml: one CSV row per sync and t
 totals; --rate-metric NAME --capacity N makes the trace a request rate served as
 a Pods metric), or replay one container's usage through the vertical recommender
 (--vertical usage.csv: the recommendation over time, -o json for JSON lines).
+--policy runs a policy target instead of a spec, with its proactive section;
+--repeat plays the trace several times back to back; --sweep runs the HPA rule
+at a range of utilization targets and the proactive rule over a grid of its
+parameters on the same world and prints both cost/under-provisioning frontiers.
 Needs no cluster.`,
 		Example: "  ebb simulate -f scenario.yaml\n  ebb simulate --trace load.csv --spec spec.yaml --duration 5m --summary totals.json\n" +
 			"  ebb simulate --trace rps.csv --spec rps-spec.yaml --rate-metric http_requests --capacity 50\n" +
-			"  ebb simulate --vertical usage.csv -o json",
+			"  ebb simulate --vertical usage.csv -o json\n" +
+			"  ebb simulate --trace diurnal.csv --policy policy.yaml --repeat 7 --sweep",
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := o.Validate(); err != nil {
@@ -219,12 +230,28 @@ func runTrace(o simulateOptions, stdout io.Writer) error {
 	if o.world.Trace, err = simulate.ParseTrace(f); err != nil {
 		return fmt.Errorf("%s: %w", o.trace, err)
 	}
-	data, err := os.ReadFile(o.spec)
-	if err != nil {
-		return fmt.Errorf("read spec: %w", err)
+	o.world.Repeat = o.pro.repeat
+	cfg := proactive.DefaultConfig()
+	if o.pro.policy != "" {
+		t, err := o.pro.policyTarget()
+		if err != nil {
+			return err
+		}
+		o.world.Spec, o.world.Options, cfg = t.Spec, t.Options, t.Proactive
+	} else {
+		data, err := os.ReadFile(o.spec)
+		if err != nil {
+			return fmt.Errorf("read spec: %w", err)
+		}
+		if o.world.Spec, err = scenario.DecodeSpec(data, o.world.Options.DownscaleStabilization); err != nil {
+			return fmt.Errorf("%s: %w", o.spec, err)
+		}
 	}
-	if o.world.Spec, err = scenario.DecodeSpec(data, o.world.Options.DownscaleStabilization); err != nil {
-		return fmt.Errorf("%s: %w", o.spec, err)
+	if o.pro.sweep {
+		return runSweep(o.world, &o.pro, cfg, o.output, stdout)
+	}
+	if o.world.Decider, err = proactiveDecider(o.world, cfg); err != nil {
+		return err
 	}
 	res, err := simulate.Run(o.world)
 	if err != nil {

@@ -38,23 +38,23 @@ const (
 
 // Config is a target's `horizontal.proactive` section.
 type Config struct {
-	Mode Mode
+	Mode Mode `json:"mode"`
 	// Horizon is how far ahead the forecast looks; 0 means DefaultHorizon
 	// of the world the target lives in.
-	Horizon time.Duration
+	Horizon time.Duration `json:"horizon"`
 	// Margin is added to the forecast demand as a fraction (0.1: +10 %).
-	Margin float64
+	Margin float64 `json:"margin"`
 	// MinHistory is the history a forecast needs before it may act.
-	MinHistory time.Duration
+	MinHistory time.Duration `json:"minHistory"`
 	// MaxError is the highest recent forecast error (forecast.Accuracy) at
 	// which the forecast may act.
-	MaxError float64
+	MaxError float64 `json:"maxError"`
 }
 
-// DefaultConfig: mode off, horizon from the world, margin 0.1, one day of
-// history, error at most 0.5.
+// DefaultConfig: mode off, horizon from the world (DefaultHorizon), no
+// margin, one hour of history, a recent error of at most 0.5.
 func DefaultConfig() Config {
-	return Config{Mode: ModeOff, Margin: 0.1, MinHistory: 24 * time.Hour, MaxError: 0.5}
+	return Config{Mode: ModeOff, MinHistory: time.Hour, MaxError: 0.5}
 }
 
 // Validate reports every invalid field, naming it and its value.
