@@ -138,6 +138,7 @@ type Model struct {
 	start   time.Time // start of buckets[0]
 	buckets []bucket
 	first   time.Time
+	last    time.Time // newest sample
 	recent  []Sample
 	// season
 	period     time.Duration
@@ -163,13 +164,14 @@ func (m *Model) Observe(s Sample) (bool, error) {
 	if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) || s.Value < 0 {
 		return false, fmt.Errorf("demand sample at %v: value %v must be a finite number >= 0", s.At, s.Value)
 	}
-	if n := len(m.recent); n > 0 && !s.At.After(m.recent[n-1].At) {
+	if !m.last.IsZero() && !s.At.After(m.last) {
 		return false, nil
 	}
 	if m.first.IsZero() {
 		m.first, m.start = s.At, s.At.Truncate(m.o.Step)
 	}
 	m.addToBucket(s)
+	m.last = s.At
 	m.recent = append(m.recent, s)
 	m.score(s.At)
 	m.trimRecent(s.At)
@@ -178,6 +180,9 @@ func (m *Model) Observe(s Sample) (bool, error) {
 
 func (m *Model) addToBucket(s Sample) {
 	i := int(s.At.Sub(m.start) / m.o.Step)
+	if i < 0 {
+		return // older than the history (callers skip such samples)
+	}
 	for len(m.buckets) <= i {
 		m.buckets = append(m.buckets, bucket{})
 	}

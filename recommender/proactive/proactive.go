@@ -269,3 +269,40 @@ func gate(fs []MetricForecast, c Config) (bool, string, string) {
 	}
 	return false, ReasonNoForecast, fmt.Sprintf("%s has no demand sample to forecast from", f.Metric)
 }
+
+// Checkpoint returns the state of every metric's model, in spec order (a
+// zero forecast.Checkpoint for a metric not seen yet).
+func (t *Target) Checkpoint() []forecast.Checkpoint {
+	out := make([]forecast.Checkpoint, len(t.models))
+	for i, m := range t.models {
+		if m != nil {
+			out[i] = m.Checkpoint()
+		}
+	}
+	return out
+}
+
+// RestoreTarget returns a target whose metric models are restored from cs
+// (spec order). A damaged checkpoint of one metric is an error naming the
+// metric; the caller starts that target afresh.
+func RestoreTarget(o forecast.Options, cs []forecast.Checkpoint) (*Target, error) {
+	t, err := NewTarget(o)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cs {
+		m, err := forecast.Restore(o, c)
+		if err != nil {
+			return nil, fmt.Errorf("metric %d: %w", i, err)
+		}
+		t.models = append(t.models, m)
+	}
+	return t, nil
+}
+
+// Bootstrap adds past demand samples of metric i (oldest first, e.g. a
+// Prometheus range query of the target's own query) to its model's long
+// history; it returns how many were added and skipped as invalid.
+func (t *Target) Bootstrap(i int, samples []forecast.Sample) (added, skipped int) {
+	return t.model(i).ObserveHistory(samples)
+}

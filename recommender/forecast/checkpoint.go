@@ -1,0 +1,120 @@
+package forecast
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// checkpointVersion is the encoding of Checkpoint.
+const checkpointVersion = 1
+
+// Checkpoint is the compact, serializable state of a Model: the means of
+// its long-history buckets (float32, empty buckets NaN, base64 of the
+// little-endian bytes: 5-minute buckets for 14 days are 21.5 KiB) and its
+// accuracy score. The raw recent samples and pending predictions are not
+// kept: after a restore the trend resumes with the first samples, the
+// season and the gate at once.
+type Checkpoint struct {
+	Version  int       `json:"v"`
+	Start    time.Time `json:"start"`    // start of the first bucket
+	StepSecs int64     `json:"stepSecs"` // bucket width
+	First    time.Time `json:"first"`    // first sample
+	Last     time.Time `json:"last"`     // newest sample
+	Means    string    `json:"means"`
+	Accuracy Accuracy  `json:"accuracy"`
+}
+
+// Checkpoint returns the model's state; the zero Checkpoint (Version 0)
+// for a model that has seen nothing.
+func (m *Model) Checkpoint() Checkpoint {
+	if m.first.IsZero() {
+		return Checkpoint{}
+	}
+	buf := make([]byte, 4*len(m.buckets))
+	for i, b := range m.buckets {
+		v := float32(math.NaN())
+		if b.n > 0 {
+			v = float32(b.sum / float64(b.n))
+		}
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	return Checkpoint{
+		Version: checkpointVersion, Start: m.start, StepSecs: int64(m.o.Step / time.Second), First: m.first, Last: m.last,
+		Means: base64.StdEncoding.EncodeToString(buf), Accuracy: m.acc,
+	}
+}
+
+// Restore returns a model with o's options and c's state. A zero
+// Checkpoint gives an empty model. A checkpoint written with another step,
+// or a damaged one, is an error naming the problem; the caller then starts
+// from an empty model (or its other history source) instead.
+func Restore(o Options, c Checkpoint) (*Model, error) {
+	m, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	if c.Version == 0 {
+		return m, nil
+	}
+	if c.Version != checkpointVersion {
+		return nil, fmt.Errorf("forecast checkpoint: version %d, want %d", c.Version, checkpointVersion)
+	}
+	if time.Duration(c.StepSecs)*time.Second != o.Step {
+		return nil, fmt.Errorf("forecast checkpoint: step %ds, the model's is %v", c.StepSecs, o.Step)
+	}
+	buf, err := base64.StdEncoding.DecodeString(c.Means)
+	if err != nil {
+		return nil, fmt.Errorf("forecast checkpoint: means: %w", err)
+	}
+	if len(buf)%4 != 0 || len(buf)/4 > int(o.Retention/o.Step)+int(o.Retention/o.Step)/8+1 {
+		return nil, fmt.Errorf("forecast checkpoint: %d bytes of means is not a whole number of buckets within the retention", len(buf))
+	}
+	if c.Start.IsZero() || c.First.Before(c.Start) || c.Last.Before(c.First) {
+		return nil, errors.New("forecast checkpoint: the first sample is before the first bucket, or after the last sample")
+	}
+	if a := c.Accuracy; !(a.Num >= 0) || !(a.Den >= 0) || math.IsInf(a.Num, 0) || math.IsInf(a.Den, 0) || a.Scored < 0 {
+		return nil, fmt.Errorf("forecast checkpoint: accuracy %+v must be finite and >= 0", a)
+	}
+	m.buckets = make([]bucket, len(buf)/4)
+	for i := range m.buckets {
+		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))
+		switch {
+		case math.IsNaN(v):
+		case math.IsInf(v, 0) || v < 0:
+			return nil, fmt.Errorf("forecast checkpoint: bucket %d holds %v", i, v)
+		default:
+			m.buckets[i] = bucket{sum: v, n: 1}
+		}
+	}
+	m.start, m.first, m.last, m.acc = c.Start, c.First, c.Last, c.Accuracy
+	return m, nil
+}
+
+// ObserveHistory adds past samples (a Prometheus range query, oldest
+// first) to the long history only: no trend, no scoring. Samples not newer
+// than the model's newest are skipped, so a history fetched after a
+// restore or twice does not count twice; invalid values are skipped and
+// counted. It returns how many samples were added and skipped.
+func (m *Model) ObserveHistory(samples []Sample) (added, skipped int) {
+	newest := m.last
+	for _, s := range samples {
+		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) || s.Value < 0 {
+			skipped++
+			continue
+		}
+		if !newest.IsZero() && !s.At.After(newest) {
+			continue
+		}
+		if m.first.IsZero() {
+			m.first, m.start = s.At, s.At.Truncate(m.o.Step)
+		}
+		m.addToBucket(s)
+		newest, m.last = s.At, s.At
+		added++
+	}
+	return added, skipped
+}
