@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
 const importTestdata = "../../autoscaler/policy/testdata/import"
@@ -49,14 +50,23 @@ func TestImportFiles(t *testing.T) {
 	}
 	c, err := policy.Load(stdout.Bytes())
 	if err != nil {
-		// Pods/Object/External metrics without queries are read from the
-		// metrics APIs once those are a source; until then only the
-		// CPU/memory targets may load.
-		if !strings.Contains(err.Error(), "queries.") {
-			t.Fatalf("imported policy does not load: %v", err)
+		t.Fatalf("imported policy does not load without edits: %v", err)
+	}
+	// Pods/Object/External metrics have no queries: they are read from the
+	// metrics APIs, as the HPA reads them.
+	apis := 0
+	for _, tg := range c.Targets {
+		for _, src := range tg.Sources {
+			switch src.Source {
+			case metricsource.SourceCustomMetrics, metricsource.SourceExternalMetrics:
+				apis++
+			case metricsource.SourcePrometheus:
+				t.Errorf("%s: %s read from Prometheus, want the metrics APIs", tg.Key(), src)
+			}
 		}
-		t.Logf("imported policy with custom metrics needs queries in this build: %v", err)
-		return
+	}
+	if apis == 0 {
+		t.Error("no imported metric is read from the metrics APIs (custom.yaml has Pods/Object/External metrics)")
 	}
 	if len(c.Targets) != 4 {
 		t.Errorf("imported %d targets, want 4", len(c.Targets))
