@@ -30,7 +30,7 @@ func (l *Loop) actuate(ctx context.Context, p *pass, pl *plan) {
 		pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "Interrupted", Message: pl.err.Error()})
 		return
 	}
-	if pl.decided && pl.desired != pl.current && pl.failure == nil {
+	if pl.decided && pl.desired != pl.current && pl.failure == nil && pl.t.ShadowOf == "" { // a shadow never writes
 		l.scale(ctx, p, pl)
 	}
 	l.reconcileVertical(ctx, p, pl)

@@ -29,7 +29,7 @@ func objectRef(t Target) *corev1.ObjectReference {
 // failure reason, entering, changing or leaving a missing-metrics hold,
 // entering or leaving an HPA conflict. An interrupted pass says nothing.
 func (l *Loop) announce(pl *plan) {
-	if pl.st == nil || pl.stopped {
+	if pl.st == nil || pl.stopped || pl.t.ShadowOf != "" { // a shadow's HPA emits its own Events
 		return
 	}
 	n, ref, rec := &pl.st.notice, objectRef(pl.t), l.o.Recorder

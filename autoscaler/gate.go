@@ -25,6 +25,9 @@ type gate struct {
 }
 
 func (p *pass) gate(ctx context.Context, t Target) gate {
+	if t.ShadowOf != "" {
+		return gate{dryRun: true} // a shadow is its HPA's; no conflict to report
+	}
 	g := gate{dryRun: t.Mode == policy.ModeDryRun || p.loop.o.DryRun}
 	gk, _, err := t.GroupKind()
 	if err != nil {

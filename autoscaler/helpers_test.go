@@ -292,6 +292,7 @@ type loopConfig struct {
 	prom      PromSource
 	reg       *prometheus.Registry
 	leader    LeaderState
+	shadow    Shadower // shadows the HPAs no target covers
 }
 
 // newLoop builds a Loop over c; every Loop made from the same cluster
@@ -305,7 +306,7 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 		lc.reg = prometheus.NewRegistry()
 	}
 	o.Registerer = lc.reg
-	cfg := staticConfig{Targets: lc.targets, SyncPeriod: 15 * time.Second}
+	cfg := staticConfig{Targets: lc.targets, SyncPeriod: 15 * time.Second, Shadow: lc.shadow}
 	if lc.prom != nil {
 		cfg.PodValues, cfg.Scalars = lc.prom, lc.prom
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +173,12 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 			cfg.Targets[i].Namespace = l.o.Namespace
 		}
 	}
-	rep := report.Report{GeneratedAt: now, Namespace: l.o.Namespace, Targets: make([]report.Target, 0, len(cfg.Targets))}
+	shadows, invalid, err := l.shadowTargets(cfg)
+	if err != nil {
+		return report.Report{GeneratedAt: now, Namespace: l.o.Namespace}, err
+	}
+	cfg.Targets = append(slices.Clip(cfg.Targets), shadows...)
+	rep := report.Report{GeneratedAt: now, Namespace: l.o.Namespace, Targets: make([]report.Target, 0, len(cfg.Targets)+len(invalid))}
 	timeout := l.o.PassTimeout
 	if timeout == 0 {
 		timeout = cfg.SyncPeriod
@@ -188,7 +194,7 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { plans[i] = l.decideTarget(ctx, p, cfg.Targets[i]) })
 	errAhead := l.checkpoint(ctx, plans, now, true)
 	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { l.actuate(ctx, p, plans[i]) })
-	err := errors.Join(errAhead, l.checkpoint(ctx, plans, now, false))
+	err = errors.Join(errAhead, l.checkpoint(ctx, plans, now, false))
 	for _, pl := range plans {
 		l.announce(pl)
 		if pl.err != nil && !pl.stopped {
@@ -196,6 +202,8 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 		}
 		rep.Targets = append(rep.Targets, pl.rt)
 	}
+	rep.Targets = append(rep.Targets, invalid...)
+	l.m.observeHPAs(l.o.Namespace, rep.Targets)
 	l.m.passDuration.Observe(time.Since(start).Seconds())
 	if stop := interrupted(ctx); stop != nil {
 		return rep, errors.Join(err, fmt.Errorf("pass interrupted: %w", stop))

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
@@ -28,10 +29,14 @@ type metrics struct {
 	breakerOpen   *prometheus.GaugeVec
 	policyReloads *prometheus.CounterVec
 	leader        prometheus.Gauge
+	hpaDesired    *prometheus.GaugeVec
 
 	mu sync.Mutex
 	// reasons seen per target, so old reasons drop to 0.
 	reasons map[string]map[string]bool
+	// hpaSeries are the ebb_hpa_desired_replicas series the last pass set,
+	// so the series of an HPA that went away go too.
+	hpaSeries map[[3]string]bool
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -63,8 +68,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while the circuit breaker of a metric source is open (calls fail at once)."}, []string{"source"}),
 		policyReloads: f.NewCounterVec(prometheus.CounterOpts{Name: "ebb_policy_reloads_total",
 			Help: "Policy file reloads by result (success: in force; invalid: rejected, the last good policy stays; error: valid but could not be applied)."}, []string{"result"}),
-		leader:  f.NewGauge(prometheus.GaugeOpts{Name: "ebb_leader", Help: "1 on the replica holding the lease."}),
-		reasons: map[string]map[string]bool{},
+		leader: f.NewGauge(prometheus.GaugeOpts{Name: "ebb_leader", Help: "1 on the replica holding the lease."}),
+		hpaDesired: gauge("ebb_hpa_desired_replicas",
+			"status.desiredReplicas of the HorizontalPodAutoscaler that targets the workload (shadowed, or in conflict with a target).", "hpa"),
+		reasons:   map[string]map[string]bool{},
+		hpaSeries: map[[3]string]bool{},
 	}
 }
 
@@ -140,7 +148,7 @@ func (m *metrics) setReason(ns, key, reason string) {
 func (m *metrics) perTarget() []*prometheus.MetricVec {
 	return []*prometheus.MetricVec{m.current.MetricVec, m.recommended.MetricVec, m.desired.MetricVec,
 		m.applied.MetricVec, m.metricValue.MetricVec, m.metricTarget.MetricVec, m.reason.MetricVec,
-		m.stabilized.MetricVec, m.actuations.MetricVec, m.missing.MetricVec, m.unsaved.MetricVec}
+		m.stabilized.MetricVec, m.actuations.MetricVec, m.missing.MetricVec, m.unsaved.MetricVec, m.hpaDesired.MetricVec}
 }
 
 // forget deletes every series of one target (it left the policy).
@@ -162,6 +170,28 @@ func (m *metrics) forgetAll() {
 	m.mu.Lock()
 	m.reasons = map[string]map[string]bool{}
 	m.mu.Unlock()
+}
+
+// observeHPAs sets ebb_hpa_desired_replicas for the targets of a pass
+// whose HPA reported a size, and deletes the series of the others.
+func (m *metrics) observeHPAs(ns string, targets []report.Target) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := make(map[[3]string]bool, len(m.hpaSeries))
+	for _, t := range targets {
+		if t.HPA == nil || t.HPA.Desired == nil {
+			continue
+		}
+		k := [3]string{ns, t.Ref(), t.HPA.Name}
+		m.hpaDesired.WithLabelValues(k[:]...).Set(float64(*t.HPA.Desired))
+		seen[k] = true
+	}
+	for k := range m.hpaSeries {
+		if !seen[k] {
+			m.hpaDesired.DeleteLabelValues(k[:]...)
+		}
+	}
+	m.hpaSeries = seen
 }
 
 // PolicyReloaded counts a policy reload; result is "success", "invalid"

@@ -64,6 +64,9 @@ type Config struct {
 	SyncPeriod time.Duration
 	PodValues  PodValuesSource
 	Scalars    ScalarSource
+	// Shadow, when set, shadows the namespace's HPAs that no target covers
+	// (shadow.go); nil shadows none.
+	Shadow Shadower
 }
 
 // ConfigFromPolicy returns the loop's Config for a compiled policy; the
@@ -73,6 +76,9 @@ func ConfigFromPolicy(c *policy.Compiled, namespace string) Config {
 		return Config{}
 	}
 	cfg := Config{SyncPeriod: c.SyncPeriod, Targets: make([]Target, len(c.Targets))}
+	if c.ShadowHPAs {
+		cfg.Shadow = c
+	}
 	for i, t := range c.Targets {
 		cfg.Targets[i] = Target{CompiledTarget: t, Namespace: namespace}
 	}
@@ -87,6 +93,9 @@ type Target struct {
 	// Resource is the scale target's resource, resolved by the loop before
 	// the Actuator is called.
 	Resource schema.GroupVersionResource
+	// ShadowOf names the HPA this target shadows (shadow.go): ebb decides
+	// beside it and never acts, emits no Event.
+	ShadowOf string
 }
 
 // String is the target as "Kind/name".

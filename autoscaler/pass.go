@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,7 +30,7 @@ type pass struct {
 	podValues  memo[string, metricsource.PodValues]
 	scalars    memo[string, float64]
 	apiValues  memo[metricsource.MetricRequest, []metricsource.MetricValue]
-	hpaTargets memo[string, map[string]string]
+	hpaTargets memo[string, map[string]*autoscalingv2.HorizontalPodAutoscaler]
 	pods       memo[string, *podIndex]
 }
 
@@ -187,29 +188,58 @@ func (p *pass) queryScalar(ctx context.Context, q string) (float64, error) {
 // hpaConflict returns the name of an HPA of the namespace that targets t,
 // or "". The HPA list is read once per pass.
 func (p *pass) hpaConflict(ctx context.Context, t Target, gk schema.GroupKind) (string, error) {
-	if p.loop.o.HPAs == nil {
-		return "", nil
+	h, err := p.hpaFor(ctx, t, gk)
+	if h == nil || err != nil {
+		return "", err
 	}
-	targets, err := p.hpaTargets.do(ctx, "", func() (map[string]string, error) {
+	return h.Name, nil
+}
+
+// hpaFor returns an HPA of the namespace that targets t (the one a shadow
+// shadows), or nil. The HPA list is read once per pass.
+func (p *pass) hpaFor(ctx context.Context, t Target, gk schema.GroupKind) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	if p.loop.o.HPAs == nil {
+		return nil, nil
+	}
+	targets, err := p.hpaTargets.do(ctx, "", func() (map[string]*autoscalingv2.HorizontalPodAutoscaler, error) {
 		hpas, err := p.loop.o.HPAs.HorizontalPodAutoscalers(p.loop.o.Namespace).List(labels.Everything())
 		if err != nil {
 			return nil, fmt.Errorf("list horizontalpodautoscalers: %w", err)
 		}
-		out := make(map[string]string, len(hpas))
+		out := make(map[string]*autoscalingv2.HorizontalPodAutoscaler, len(hpas))
 		for _, h := range hpas {
 			ref := h.Spec.ScaleTargetRef
 			gv, err := schema.ParseGroupVersion(ref.APIVersion)
 			if err != nil {
 				continue // the API server rejects such HPAs; nothing to match
 			}
-			out[gv.Group+"/"+ref.Kind+"/"+ref.Name] = h.Name
+			out[gv.Group+"/"+ref.Kind+"/"+ref.Name] = h
 		}
 		return out, nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	if t.ShadowOf != "" { // its own HPA, even when another one targets the same workload
+		if h, err := p.loop.o.HPAs.HorizontalPodAutoscalers(p.loop.o.Namespace).Get(t.ShadowOf); err == nil {
+			return h, nil
+		}
 	}
 	return targets[gk.Group+"/"+gk.Kind+"/"+t.Ref.Name], nil
+}
+
+// hpaStatus is the status of the HPA that targets t, nil when none (or
+// when the HPAs cannot be read: the gate reports that).
+func (p *pass) hpaStatus(ctx context.Context, t Target) *report.HPA {
+	gk, _, err := t.GroupKind()
+	if err != nil {
+		return nil
+	}
+	h, err := p.hpaFor(ctx, t, gk)
+	if err != nil || h == nil {
+		return nil
+	}
+	return hpaStatus(h)
 }
 
 // observeMetrics fetches every metric of t for the pods in pods.

@@ -96,6 +96,7 @@ func (l *Loop) decideTarget(ctx context.Context, p *pass, t Target) *plan {
 		return pl
 	}
 	pl.st = l.stateOf(t)
+	pl.rt.HPA = p.hpaStatus(ctx, t) // what an HPA of the workload decided, beside ebb
 	if reason, err := l.read(ctx, p, pl); err != nil {
 		pl.fail(reason, err)
 		return pl

@@ -32,6 +32,9 @@ func (c *Compiled) CompileShadow(h *autoscalingv2.HorizontalPodAutoscaler) (Comp
 	ch := &checker{}
 	ct, ok := compileTarget(ch, c.Defaults, TargetFromHPA(h), "")
 	if ok {
+		if ct.Vertical.Mode != VerticalOff {
+			ct.Vertical.Mode = VerticalRecommend // a shadow never acts, not even on requests
+		}
 		return ct, nil
 	}
 	// Name the HPA's own fields: "spec.maxReplicas", not the policy

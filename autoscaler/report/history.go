@@ -52,8 +52,10 @@ func SampleOf(at time.Time, t Target, applied *int32) Sample {
 	return s
 }
 
-// HPA is the HorizontalPodAutoscaler a target shadows (ebb computes from
-// the HPA's spec and metrics without acting) and what it decided itself.
+// HPA is the HorizontalPodAutoscaler that targets the workload — the one a
+// target shadows (ebb computes from the HPA's spec and metrics without
+// acting), or one in conflict with a policy target — and what it decided
+// itself.
 type HPA struct {
 	Name string `json:"name"`
 	// Desired is the HPA's status.desiredReplicas; nil when unknown.
@@ -61,6 +63,9 @@ type HPA struct {
 	// Conditions are the HPA's status conditions that explain its number
 	// (AbleToScale, ScalingActive, ScalingLimited), as reason and message.
 	Conditions []Condition `json:"conditions,omitempty"`
+	// Metrics are the HPA's status.currentMetrics, named as ebb names its
+	// metrics, with the targets of its spec: what the HPA read.
+	Metrics []Metric `json:"currentMetrics,omitempty"`
 }
 
 // Agreement says whether ebb's desired replicas match the shadowed HPA's.

@@ -28,11 +28,8 @@ func renderMarkdown(w io.Writer, r Report) error {
 		ew.printf("No targets.\n")
 		return ew.err
 	}
-	rows := make([][]string, 0, len(r.Targets))
-	for _, t := range r.Targets {
-		rows = append(rows, summaryRow(t))
-	}
-	mdTable(ew, summaryHeader, rows)
+	header, rows := summary(r)
+	mdTable(ew, header, rows)
 	for _, t := range r.Targets {
 		mdTarget(ew, t)
 	}
@@ -53,7 +50,11 @@ func mdTarget(ew *errWriter, t Target) {
 	for _, c := range t.Notes {
 		ew.printf("- Note: %s\n", mdEscape.Replace(c.String()))
 	}
-	if len(t.ShapedBy)+len(t.Blocking)+len(t.Notes) > 0 {
+	hpa := hpaLines(t)
+	for _, l := range hpa {
+		ew.printf("- %s\n", mdEscape.Replace(l))
+	}
+	if len(t.ShapedBy)+len(t.Blocking)+len(t.Notes)+len(hpa) > 0 {
 		ew.printf("\n")
 	}
 	if len(t.Metrics) > 0 {

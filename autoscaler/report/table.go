@@ -87,11 +87,8 @@ func renderTable(w io.Writer, r Report) error {
 	if ew.err != nil {
 		return ew.err
 	}
-	rows := make([][]string, 0, len(r.Targets))
-	for _, t := range r.Targets {
-		rows = append(rows, summaryRow(t))
-	}
-	if err := table(w, "", summaryHeader, rows); err != nil {
+	header, rows := summary(r)
+	if err := table(w, "", header, rows); err != nil {
 		return err
 	}
 	for _, t := range r.Targets {
@@ -117,6 +114,9 @@ func targetDetails(w io.Writer, t Target) error {
 	}
 	for _, c := range t.Notes {
 		ew.printf("  Note: %s\n", c)
+	}
+	for _, l := range hpaLines(t) {
+		ew.printf("  %s\n", l)
 	}
 	if ew.err != nil {
 		return ew.err

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -21,27 +24,53 @@ import (
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
+	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
 )
 
 // reportOptions are the flags of `ebb report`.
 type reportOptions struct {
-	cluster *clusterOptions
-	policy  string
-	output  string
-	format  report.Format
+	cluster      *clusterOptions
+	policy       string
+	output       string
+	format       report.Format
+	shadowHPAs   bool
+	serverDryRun bool
+	// controller are the HPA controller settings of the shadowed HPAs
+	// without a policy (kube-controller-manager's flags; upstream's
+	// defaults for those not given).
+	controller policy.Defaults
 }
 
 func newReportOptions() *reportOptions {
-	return &reportOptions{cluster: newClusterOptions(), output: string(report.FormatTable)}
+	d := horizontal.DefaultOptions()
+	return &reportOptions{cluster: newClusterOptions(), output: string(report.FormatTable), shadowHPAs: true,
+		controller: policy.Defaults{Tolerance: &d.Tolerance, CPUInitializationPeriod: &policy.Duration{Duration: d.CPUInitializationPeriod},
+			InitialReadinessDelay:  &policy.Duration{Duration: d.InitialReadinessDelay},
+			DownscaleStabilization: &policy.Duration{Duration: d.DownscaleStabilization}}}
 }
+
+// controllerFlags are the flags that set o.controller.
+var controllerFlags = []string{"tolerance", "cpu-initialization-period", "initial-readiness-delay", "downscale-stabilization"}
 
 func (o *reportOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.policy, "policy", "", "policy file (YAML)")
+	fs.StringVar(&o.policy, "policy", "", "policy file (YAML); without it every HPA of the namespace is shadowed")
 	fs.StringVarP(&o.output, "output", "o", o.output, "output format: "+formatList())
+	fs.BoolVar(&o.shadowHPAs, "shadow-hpas", o.shadowHPAs, "shadow the HPAs no policy target covers: compute from their specs and show their own decisions beside")
+	fs.BoolVar(&o.serverDryRun, "server-dry-run", false, "send each change as a dry-run patch (DryRun=All) so the API server validates and authorizes it (needs patch rights on the scale)")
+	c := o.controller
+	fs.Float64Var(c.Tolerance, "tolerance", *c.Tolerance,
+		"shadowed HPAs without --policy: the controller's tolerance (--horizontal-pod-autoscaler-tolerance)")
+	fs.DurationVar(&c.CPUInitializationPeriod.Duration, "cpu-initialization-period", c.CPUInitializationPeriod.Duration,
+		"shadowed HPAs without --policy: the controller's CPU initialization period")
+	fs.DurationVar(&c.InitialReadinessDelay.Duration, "initial-readiness-delay", c.InitialReadinessDelay.Duration,
+		"shadowed HPAs without --policy: the controller's initial readiness delay")
+	fs.DurationVar(&c.DownscaleStabilization.Duration, "downscale-stabilization", c.DownscaleStabilization.Duration,
+		"shadowed HPAs without --policy: the controller's downscale stabilization window")
 }
 
-// Validate checks the flags that need no cluster.
-func (o *reportOptions) Validate() error {
+// Validate checks the flags that need no cluster. changed says whether a
+// flag was given.
+func (o *reportOptions) Validate(changed func(name string) bool) error {
 	if err := o.cluster.validate(); err != nil {
 		return badInput(err)
 	}
@@ -50,10 +79,38 @@ func (o *reportOptions) Validate() error {
 		return badInput(fmt.Errorf("-o: %w", err))
 	}
 	o.format = f
-	if o.policy == "" {
-		return usageError("--policy: required")
+	if o.policy == "" && !o.shadowHPAs {
+		return usageError("--shadow-hpas=false without --policy: nothing to report")
+	}
+	d := o.controller
+	switch {
+	case *d.Tolerance < 0 || math.IsNaN(*d.Tolerance) || math.IsInf(*d.Tolerance, 0):
+		return badInput(fmt.Errorf("--tolerance %v: must be a number greater than or equal to 0", *d.Tolerance))
+	case d.CPUInitializationPeriod.Duration < 0, d.InitialReadinessDelay.Duration < 0, d.DownscaleStabilization.Duration < 0:
+		return badInput(errors.New("--cpu-initialization-period, --initial-readiness-delay, --downscale-stabilization: must not be negative"))
+	}
+	if o.policy != "" {
+		for _, name := range controllerFlags {
+			if changed(name) {
+				return usageError("--%s: only without --policy (set it in the policy's defaults)", name)
+			}
+		}
 	}
 	return nil
+}
+
+// compile loads the policy, or the shadow-only policy of the controller
+// flags; --shadow-hpas decides whether HPAs are shadowed.
+func (o *reportOptions) compile() (*policy.Compiled, error) {
+	if o.policy == "" {
+		return policy.ShadowOnly(o.controller)
+	}
+	c, err := loadPolicy(o.policy)
+	if err != nil {
+		return nil, err
+	}
+	c.ShadowHPAs = o.shadowHPAs
+	return c, nil
 }
 
 // Run loads the policy, resolves the cluster, runs one pass and prints it.
@@ -62,7 +119,7 @@ func (o *reportOptions) Run(ctx context.Context, streams genericiooptions.IOStre
 	if err != nil {
 		return badInput(err)
 	}
-	compiled, err := loadPolicy(o.policy)
+	compiled, err := o.compile()
 	if err != nil {
 		return badInput(err)
 	}
@@ -75,32 +132,44 @@ func (o *reportOptions) Run(ctx context.Context, streams genericiooptions.IOStre
 	if err != nil {
 		return failure(err)
 	}
-	rep, err := reportPass(ctx, c, ns, compiled, log, time.Now())
+	rep, err := reportPass(ctx, c, ns, compiled, log, time.Now(), o.serverDryRun)
 	if err == nil {
 		err = report.Render(streams.Out, o.format, rep)
 	}
 	return failure(err)
 }
 
-// newReportCmd is `ebb report`: one pass over the policy's targets in which
-// every target is dry-run (patches carry DryRun=All, so the API server
-// checks them and the Role's patch permission, and persists nothing),
-// printed as a table, JSON, CSV or Markdown. It reads the running ebb's
-// state ConfigMap, so stabilization windows show as they are, and writes
-// nothing: no state, no Events.
+// newReportCmd is `ebb report`: one pass in which every target is dry-run,
+// printed as a table, JSON, CSV or Markdown. Without --policy (or beside
+// it) every HPA of the namespace is shadowed: ebb decides from the HPA's
+// spec on the same metrics and shows the HPA's own decision beside. It
+// reads the running ebb's state ConfigMap, so stabilization windows show as
+// they are, and writes nothing: no state, no Events, and no patch unless
+// --server-dry-run (then DryRun=All patches, persisting nothing), so it
+// needs only read rights.
 func newReportCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	o := newReportOptions()
 	cmd := &cobra.Command{
-		Use:   "report --policy policy.yaml [-n NAMESPACE] [-o table|json|csv|markdown]",
-		Short: "One dry-run pass against a live cluster, printed as table/json/csv/markdown",
-		Long: `Run one pass over the policy's targets in which every target is dry-run, and print
-what ebb would do: current and desired replicas, the reason, each metric against
-its target, vertical recommendations. It reads the running ebb's state, so
-stabilization windows show as they are, and writes nothing.`,
-		Example: "  ebb report --policy policy.yaml -n shop\n  ebb report --policy policy.yaml --context prod -o json",
+		Use:   "report [-n NAMESPACE] [--policy policy.yaml] [-o table|json|csv|markdown|html]",
+		Short: "One dry-run pass against a live cluster: the policy's targets and the HPAs, beside ebb's decisions",
+		Long: `Run one pass in which every target is dry-run, and print what ebb would do: current
+and desired replicas, the reason, each metric against its target, vertical
+recommendations.
+
+Without --policy every HorizontalPodAutoscaler of the namespace is shadowed: ebb
+computes from the HPA's own spec on the same metrics (controller settings from the
+flags below, upstream's defaults otherwise) and prints the HPA's decision
+(status.desiredReplicas, conditions, the metrics it read) beside ebb's, and whether
+they agree. With --policy the policy's targets are reported, and the HPAs no target
+covers are shadowed too (--shadow-hpas=false turns that off).
+
+It reads the running ebb's state, so stabilization windows show as they are, and
+writes nothing: it needs only read rights. --server-dry-run also sends each change
+as a dry-run patch, so the API server validates and authorizes it.`,
+		Example: "  ebb report -n shop\n  ebb report --policy policy.yaml -n shop\n  ebb report --context prod -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
+			if err := o.Validate(cmd.Flags().Changed); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
@@ -138,8 +207,9 @@ func loadPolicy(path string) (*policy.Compiled, error) {
 	return c, nil
 }
 
-// reportPass runs one all-dry-run pass at now.
-func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Compiled, log *slog.Logger, now time.Time) (report.Report, error) {
+// reportPass runs one all-dry-run pass at now. Without serverDryRun no
+// change is sent at all, not even as a dry-run patch.
+func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Compiled, log *slog.Logger, now time.Time, serverDryRun bool) (report.Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the informers
 	reg := prometheus.NewRegistry()
@@ -152,7 +222,11 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 	if err != nil {
 		return report.Report{}, err
 	}
-	loop, err := newLoop(ctx, loopParts{
+	var act autoscaler.Actuator = noActuator{}
+	if serverDryRun {
+		act = nil // the loop's dry-run ScaleActuator
+	}
+	loop, err := newLoop(ctx, loopParts{dryRunActuator: act,
 		c: c, namespace: ns, compiled: compiled, log: log, dryRun: true, reportOnly: true,
 		holder: autoscaler.NewPolicyHolder(ns, compiled, promSource(prom)), prom: prom, sm: sm,
 		reg:      reg,
@@ -167,4 +241,11 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 		return rep, fmt.Errorf("report pass: %w", err)
 	}
 	return rep, nil
+}
+
+// noActuator sends nothing: ebb report's dry-run without --server-dry-run.
+type noActuator struct{}
+
+func (noActuator) Scale(context.Context, autoscaler.Target, *autoscalingv1.Scale, int32) error {
+	return nil
 }

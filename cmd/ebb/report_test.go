@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -115,23 +119,46 @@ func TestReportPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tc := range []struct {
+		name         string
+		serverDryRun bool
+		want         []metav1.UpdateOptions
+	}{
+		// mode apply in the policy, but a report is all dry-run, and sends
+		// nothing unless --server-dry-run.
+		{name: "no patch", serverDryRun: false, want: nil},
+		{name: "server dry-run", serverDryRun: true, want: []metav1.UpdateOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var patchOpts []metav1.UpdateOptions
+			c := fakeClients(t, &patchOpts)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now(), tc.serverDryRun)
+			if err != nil {
+				t.Fatalf("reportPass() error = %v", err)
+			}
+			if b := rep.Targets[0].Blocking; len(b) != 0 {
+				t.Errorf("report blocking conditions = %v, want none", b)
+			}
+			if d := rep.Targets[0].Desired; d == nil || *d != 4 {
+				t.Errorf("report desired = %v, want 4", d)
+			}
+			if diff := cmp.Diff(tc.want, patchOpts); diff != "" {
+				t.Errorf("scale update options (-want +got):\n%s", diff)
+			}
+			assertNoWrites(t, c)
+		})
+	}
+
 	var patchOpts []metav1.UpdateOptions
 	c := fakeClients(t, &patchOpts)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now())
+	rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now(), false)
 	if err != nil {
 		t.Fatalf("reportPass() error = %v", err)
 	}
-	if b := rep.Targets[0].Blocking; len(b) != 0 {
-		t.Errorf("report blocking conditions = %v, want none", b)
-	}
 	if v := rep.Targets[0].Vertical; len(v) != 1 || v[0].Name != "app" {
 		t.Errorf("report vertical rows = %+v, want one for container app", v)
-	}
-	// mode apply in the policy, but a report is all dry-run.
-	want := []metav1.UpdateOptions{{FieldManager: "ebb", DryRun: []string{metav1.DryRunAll}}}
-	if diff := cmp.Diff(want, patchOpts); diff != "" {
-		t.Errorf("scale update options (-want +got):\n%s", diff)
 	}
 	if cms, err := c.kube.CoreV1().ConfigMaps("shop").List(t.Context(), metav1.ListOptions{}); err != nil || len(cms.Items) != 0 {
 		t.Errorf("report wrote ConfigMaps %v (%v); it must write nothing", cms, err)
@@ -165,13 +192,93 @@ func TestReportPass(t *testing.T) {
 	}
 }
 
+// assertNoWrites fails when the report wrote to the API (besides the scale
+// patches the caller checks): a report reads only.
+func assertNoWrites(t *testing.T, c *clients) {
+	t.Helper()
+	for _, a := range c.kube.(*fake.Clientset).Actions() {
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+		default:
+			t.Errorf("report sent %s %s, want reads only", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+}
+
+// TestReportShadowsHPAs: without a policy every HPA of the namespace is a
+// target, its own decision beside ebb's; --policy with an HPA it does not
+// cover reports both; --shadow-hpas=false leaves the HPA out.
+func TestReportShadowsHPAs(t *testing.T) {
+	util := int32(50)
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-hpa", Namespace: "shop"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MaxReplicas:    10,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &util}}}},
+		},
+		Status: autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 4, CurrentReplicas: 2,
+			Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.AbleToScale, Status: corev1.ConditionTrue, Reason: "SucceededRescale"}}},
+	}
+	otherPolicy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(otherPolicy, []byte(strings.ReplaceAll(reportPolicy, "name: web", "name: api")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    reportOptions
+		want []string // Kind/name HPA agreement
+	}{
+		{name: "no policy", o: reportOptions{shadowHPAs: true, controller: policy.Defaults{}},
+			want: []string{"Deployment/web web-hpa agrees"}},
+		{name: "policy beside", o: reportOptions{policy: otherPolicy, shadowHPAs: true},
+			want: []string{"Deployment/api - ", "Deployment/web web-hpa agrees"}},
+		{name: "policy only", o: reportOptions{policy: otherPolicy, shadowHPAs: false},
+			want: []string{"Deployment/api - "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compiled, err := tc.o.compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var patchOpts []metav1.UpdateOptions
+			c := fakeClients(t, &patchOpts)
+			if err := c.kube.(*fake.Clientset).Tracker().Add(hpa); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, rt := range rep.Targets {
+				name := "-"
+				if rt.HPA != nil {
+					name = rt.HPA.Name
+				}
+				got = append(got, fmt.Sprintf("%s %s %s", rt.Ref(), name, rt.Agreement()))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("report targets (-want +got):\n%s", diff)
+			}
+			if len(patchOpts) != 0 {
+				t.Errorf("report patched %v, want nothing", patchOpts)
+			}
+			assertNoWrites(t, c)
+		})
+	}
+}
+
 func TestCommandFlagErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{name: "report without policy", args: []string{"report", "--namespace", "x"}, want: "--policy: required"},
+		{name: "report with nothing to report", args: []string{"report", "--shadow-hpas=false"}, want: "--shadow-hpas=false without --policy: nothing to report"},
+		{name: "report controller flag with policy", args: []string{"report", "--policy", "p.yaml", "--tolerance", "0.2"}, want: "--tolerance: only without --policy"},
+		{name: "report bad controller setting", args: []string{"report", "--tolerance", "-1", "--kubeconfig", "/nonexistent"}, want: "--tolerance -1: must be a number greater than or equal to 0"},
 		{name: "report bad format", args: []string{"report", "-o", "yaml"}, want: `unknown report format "yaml"`},
 		{name: "report bad log level", args: []string{"report", "--log-level", "loud"}, want: `--log-level "loud"`},
 		{name: "run without policy", args: []string{"run", "--namespace", "x"}, want: "--policy: required"},

@@ -150,7 +150,7 @@ func TestKubectlPlugin(t *testing.T) {
 	if code := execute("/usr/local/bin/kubectl-ebb", []string{"report", "--help"}, streams(&stdout, &stderr)); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "\n  kubectl ebb report --policy") {
+	if !strings.Contains(stdout.String(), "\n  kubectl ebb report [-n NAMESPACE]") {
 		t.Errorf("plugin help does not show `kubectl ebb report`:\n%s", stdout.String())
 	}
 	stdout.Reset()

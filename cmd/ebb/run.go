@@ -210,6 +210,8 @@ type loopParts struct {
 	checkpointVertical bool
 	// reportOnly is ebb report: vertical in-place and rollout only recommend.
 	reportOnly bool
+	// dryRunActuator, when set, replaces the loop's dry-run actuator.
+	dryRunActuator autoscaler.Actuator
 }
 
 // newLoop starts namespace-limited informers (pods, HPAs, and the
@@ -235,6 +237,9 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	o.Workloads = autoscaler.NewWorkloadCache(apps.Deployments().Lister(), apps.StatefulSets().Lister(), apps.ReplicaSets().Lister())
 	o.Usage = metricsource.NewMetricsServer(p.c.metrics.MetricsV1beta1(), metricsource.WithLogger(p.log), metricsource.WithMetrics(p.sm))
 	o.Recorder, o.DryRun, o.State = p.recorder, p.dryRun, p.state
+	if p.dryRunActuator != nil {
+		o.DryRunActuator = p.dryRunActuator
+	}
 	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, p.sm)
 	var history vertical.RangeQuerier
 	if p.prom != nil {

@@ -201,7 +201,7 @@ func TestReportNeverActuatesVertically(t *testing.T) {
 			var scaleOpts []metav1.UpdateOptions
 			c := fakeClients(t, &scaleOpts)
 			seen := recordVerticalPatches(t, c)
-			rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
+			rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now(), true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestVerticalBootstrapsFromPrometheus(t *testing.T) {
 	}
 	var scaleOpts []metav1.UpdateOptions
 	c := fakeClients(t, &scaleOpts)
-	rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now())
+	rep, err := reportPass(t.Context(), c, "shop", compiled, slog.New(slog.DiscardHandler), time.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
