@@ -201,3 +201,15 @@ func TestHistoryQueries(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkloadQueries(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{WorkloadReplicasQuery("kube_deployment_status_replicas", `p"rod`), `max by (namespace, deployment) (kube_deployment_status_replicas{namespace="p\"rod"})`},
+		{WorkloadReplicasQuery("kube_statefulset_replicas", "prod"), `max by (namespace, statefulset) (kube_statefulset_replicas{namespace="prod"})`},
+		{PodCPURequestQuery("prod", `web-[0-9]+`), `sum by (namespace, pod) (kube_pod_container_resource_requests{namespace="prod",pod=~"web-[0-9]+",resource="cpu"})`},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got  %s\nwant %s", tc.got, tc.want)
+		}
+	}
+}

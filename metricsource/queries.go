@@ -2,6 +2,7 @@ package metricsource
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/config"
@@ -22,6 +23,30 @@ func CPUUsageQuery(namespace, podRegex string, rateWindow time.Duration) string 
 func MemoryWorkingSetQuery(namespace, podRegex string) string {
 	return fmt.Sprintf(`max by (namespace, pod, container) (container_memory_working_set_bytes{namespace="%s",pod=~"%s",container!="",container!="POD"})`,
 		escapePromQLString(namespace), podRegex)
+}
+
+// PodCPURequestQuery is the PromQL for the CPU request (cores) of each pod
+// matching podRegex (a PodRegex value) in namespace, from kube-state-metrics'
+// kube_pod_container_resource_requests summed over the pod's containers.
+func PodCPURequestQuery(namespace, podRegex string) string {
+	return fmt.Sprintf(`sum by (namespace, pod) (kube_pod_container_resource_requests{namespace="%s",pod=~"%s",resource="cpu"})`,
+		escapePromQLString(namespace), podRegex)
+}
+
+// WorkloadReplicasQuery is the PromQL for a kube-state-metrics workload
+// series (e.g. kube_deployment_status_replicas) of every workload of
+// namespace: one query serves all the namespace's targets.
+func WorkloadReplicasQuery(metric, namespace string) string {
+	return fmt.Sprintf(`max by (namespace, %s) (%s{namespace="%s"})`, workloadLabel(metric), metric, escapePromQLString(namespace))
+}
+
+// workloadLabel is the label naming the workload in a kube-state-metrics
+// workload metric: "deployment" for kube_deployment_*, "statefulset" for
+// kube_statefulset_*, ...
+func workloadLabel(metric string) string {
+	rest, _ := strings.CutPrefix(metric, "kube_")
+	kind, _, _ := strings.Cut(rest, "_")
+	return kind
 }
 
 // DecodeHTTPConfig decodes the policy file's prometheus.httpConfig (a

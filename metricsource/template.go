@@ -17,14 +17,22 @@ type QueryVars struct {
 	Kind      string   // the scale target's kind, e.g. Deployment
 	Pods      []string // the target's pod names
 	Selector  string   // the target's label selector, e.g. "app=web"
+	// PodPattern, when set, is what PodRegex gives instead of the pods'
+	// names: a regular expression (unescaped) covering more pods, e.g.
+	// those the workload had in the past (a backtest reads history).
+	PodPattern string
 }
 
 // PodRegex is a regular expression matching exactly the target's pods: the
-// sorted, deduplicated names, each regexp.QuoteMeta'd, joined by "|".
+// sorted, deduplicated names, each regexp.QuoteMeta'd, joined by "|" (or
+// PodPattern when set), escaped for a PromQL string.
 // Prometheus anchors label regexes (^(?:…)$), so no anchors are added.
 // Without pods it fails with ErrNoData (a query over no pods has no value;
 // an empty regex would match series without a pod label).
 func (v QueryVars) PodRegex() (string, error) {
+	if v.PodPattern != "" {
+		return escapePromQLString(v.PodPattern), nil
+	}
 	if len(v.Pods) == 0 {
 		return "", fmt.Errorf("target has no pods: %w", ErrNoData)
 	}
@@ -59,6 +67,8 @@ func RenderQuery(tmpl string, vars QueryVars) (string, error) {
 		Kind:      escapePromQLString(vars.Kind),
 		Pods:      vars.Pods, // PodRegex escapes; raw names stay usable with range
 		Selector:  escapePromQLString(vars.Selector),
+		// PodRegex escapes the pattern.
+		PodPattern: vars.PodPattern,
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, escaped); err != nil {

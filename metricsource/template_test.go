@@ -105,3 +105,15 @@ func TestPodValuesMissing(t *testing.T) {
 		t.Errorf("Missing() = %v, want nil (a zero value is present)", got)
 	}
 }
+
+// TestPodPattern: a PodPattern replaces the pods' names in PodRegex,
+// escaped for the PromQL string, also without pods.
+func TestPodPattern(t *testing.T) {
+	got, err := RenderQuery(`x{pod=~"{{.PodRegex}}"}`, QueryVars{Pods: []string{"web-1"}, PodPattern: `web-[a-z0-9]{1,10}-[a-z0-9]{5}|a"b\.c`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `x{pod=~"web-[a-z0-9]{1,10}-[a-z0-9]{5}|a\"b\\.c"}`; got != want {
+		t.Errorf("RenderQuery() = %s, want %s", got, want)
+	}
+}

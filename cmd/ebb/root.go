@@ -137,6 +137,7 @@ and its namespace as kubectl does; inside a pod they use its service account.`,
 		newReportCmd(streams),
 		newImportCmd(streams),
 		newSimulateCmd(streams),
+		newBacktestCmd(streams),
 		newValidateCmd(streams),
 		newVersionCmd(streams),
 	)

@@ -15,13 +15,17 @@ func Epoch() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 const (
 	tick          = time.Second
 	tickOffset    = 500 * time.Millisecond // ticks happen at k + 0.5 s
-	containerName = "app"
+	containerName = ContainerName
 	initialAge    = time.Hour // initial pods were created and Ready 1h before t = 0
 	// Bounds that keep a run finite and its arithmetic exact.
 	maxRunLength = 30 * 24 * time.Hour
 	maxPods      = 10000
 	maxDemand    = 1e6 // cores
 )
+
+// ContainerName is the name of the world's pods' only container (the one a
+// ContainerResource metric may name).
+const ContainerName = "app"
 
 // Point is one trace row: from T on (until the next row) the demand is
 // Demand cores.
