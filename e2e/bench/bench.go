@@ -372,11 +372,12 @@ func (hpaPhase) latency(ctx context.Context, c *cluster.Cluster) (Latency, error
 	if err != nil {
 		return Latency{}, err
 	}
-	wait, err := s.Histogram("workqueue_queue_duration_seconds", map[string]string{"name": "horizontalpodautoscaler"})
-	if err != nil {
-		return Latency{}, err
+	l := Latency{What: "per-HPA reconcile", Work: h}
+	// How long an HPA waited for a worker: shown when the queue reports it.
+	if wait, err := s.Histogram("workqueue_queue_duration_seconds", map[string]string{"name": "horizontalpodautoscaler"}); err == nil {
+		l.QueueWait = &wait
 	}
-	return Latency{What: "per-HPA reconcile", Work: h, QueueWait: &wait}, nil
+	return l, nil
 }
 
 func (hpaPhase) stop(ctx context.Context, env *harness.Env, c *cluster.Cluster) error {
