@@ -19,9 +19,12 @@ import (
 
 // recordingVertical records what the loop hands to the vertical side.
 type recordingVertical struct {
-	calls []string
-	err   error
+	calls     []string
+	err       error
+	forgotten []string
 }
+
+func (v *recordingVertical) ForgetVertical(target string) { v.forgotten = append(v.forgotten, target) }
 
 func (v *recordingVertical) ReconcileVertical(_ context.Context, _ time.Time, t Target, current int32, dryRun bool,
 	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
