@@ -79,8 +79,10 @@ func (l *Loop) revertScaleDown(pl *plan) {
 // pass already read: the target's pods and their metrics-server usage
 // (nil when metrics-server failed, and always nil for vertical mode off,
 // where the reconciler only forgets the target's metrics). dryRun is the
-// target's gate, the same as the horizontal side's: mode dry-run, ebb
-// report, or an HPA conflict (or HPAs that could not be read).
+// target's gate, the same as the horizontal side's (mode dry-run, ebb
+// report, the read-only profile, or an HPA conflict, or HPAs that could
+// not be read), or a VPA conflict (or VPAs that could not be read). In the
+// read-only profile the reconciler must send nothing, not even a dry-run.
 type VerticalReconciler interface {
 	ReconcileVertical(ctx context.Context, now time.Time, t Target, current int32, dryRun bool,
 		pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error)
@@ -111,7 +113,7 @@ func (l *Loop) reconcileVertical(ctx context.Context, p *pass, pl *plan) {
 		}
 		usage, _ = byPod.Pick(names) // pods without a sample are missing, never zero
 	}
-	rows, err := l.o.Vertical.ReconcileVertical(ctx, p.now, t, pl.current, pl.gate.dryRun, pods, usage)
+	rows, err := l.o.Vertical.ReconcileVertical(ctx, p.now, t, pl.current, pl.gate.verticalDryRun, pods, usage)
 	pl.rt.Vertical = rows
 	if err != nil {
 		l.log.Warn("vertical reconcile failed", "target", t.Key(), "err", err)

@@ -16,6 +16,7 @@ type notice struct {
 	failure  string // reason of the failure in force ("" none)
 	hold     string // HPA reason of the missing-metrics hold in force ("" none)
 	conflict string // the HPA in conflict ("" none)
+	vpa      string // the VPA conflict reason and name in force ("" none)
 	dryRun   int32  // size of the last dry-run rescale announced (0 none)
 }
 
@@ -59,6 +60,15 @@ func (l *Loop) announce(pl *plan) {
 	if pl.decided {
 		n.conflict = pl.gate.hpa
 	}
+	if c := pl.gate.vpaCond; c != nil && c.Reason+pl.gate.vpa != n.vpa {
+		rec.Event(ref, corev1.EventTypeWarning, c.Reason, c.Message)
+	}
+	if pl.decided {
+		n.vpa = ""
+		if c := pl.gate.vpaCond; c != nil {
+			n.vpa = c.Reason + pl.gate.vpa
+		}
+	}
 	l.announceRescale(pl, n)
 }
 
@@ -69,7 +79,11 @@ func (l *Loop) announceRescale(pl *plan, n *notice) {
 		l.o.Recorder.Eventf(ref, corev1.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", pl.desired, pl.reason)
 		n.dryRun = 0
 	case pl.rescaled && pl.desired != n.dryRun:
-		l.o.Recorder.Eventf(ref, corev1.EventTypeNormal, "SuccessfulRescale", "DryRun: New size: %d; reason: %s", pl.desired, pl.reason)
+		prefix := "DryRun"
+		if l.o.ReadOnly {
+			prefix = "ReadOnly (not sent)"
+		}
+		l.o.Recorder.Eventf(ref, corev1.EventTypeNormal, "SuccessfulRescale", "%s: New size: %d; reason: %s", prefix, pl.desired, pl.reason)
 		n.dryRun = pl.desired
 	case pl.decided && pl.desired == pl.current:
 		n.dryRun = 0 // a later dry-run rescale is news again

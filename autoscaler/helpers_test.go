@@ -293,6 +293,8 @@ type loopConfig struct {
 	reg       *prometheus.Registry
 	leader    LeaderState
 	shadow    Shadower // shadows the HPAs no target covers
+	readOnly  bool     // the read-only install profile (Options.ReadOnly)
+	vpas      VPAChecker
 }
 
 // newLoop builds a Loop over c; every Loop made from the same cluster
@@ -323,7 +325,7 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 		o.Usage = metricsource.NewMetricsServer(c.metrics.MetricsV1beta1())
 	}
 	o.Recorder = rec
-	o.DryRun = lc.dryRun
+	o.DryRun, o.ReadOnly, o.VPAs = lc.dryRun, lc.readOnly, lc.vpas
 	o.LeaderState = lc.leader
 	if lc.state {
 		o.State = c.stateStore(t)

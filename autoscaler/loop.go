@@ -49,6 +49,9 @@ func New(o Options) (*Loop, error) {
 		return nil, fmt.Errorf("invalid options: %w", err)
 	}
 	m := newMetrics(o.Registerer)
+	if o.ReadOnly {
+		o.Actuator, o.DryRunActuator = readOnlyActuator{}, readOnlyActuator{}
+	}
 	if o.Actuator == nil {
 		o.Actuator = NewScaleActuator(o.Scales, false, m.actuations)
 	}

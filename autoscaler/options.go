@@ -127,7 +127,11 @@ type Options struct {
 	Pods   corelisters.PodLister
 	// HPAs lists the namespace's HorizontalPodAutoscalers; a target one of
 	// them also drives is never actuated (dry-run instead). Nil: no check.
-	HPAs  autoscalingv2listers.HorizontalPodAutoscalerLister
+	HPAs autoscalingv2listers.HorizontalPodAutoscalerLister
+	// VPAs finds VerticalPodAutoscalers (autoscaling.k8s.io) that change a
+	// target's requests: the vertical side of an in-place or rollout target
+	// one of them drives stays in dry-run. Nil: no VPA API, no check.
+	VPAs  VPAChecker
 	Usage UsageSource
 	// MetricsAPIs serves the Pods, Object and External metrics that have no
 	// query (custom.metrics.k8s.io, external.metrics.k8s.io).
@@ -139,7 +143,13 @@ type Options struct {
 	DryRunActuator Actuator
 	// DryRun treats every target as mode dry-run (ebb report); Actuator
 	// may then be nil.
-	DryRun   bool
+	DryRun bool
+	// ReadOnly is the read-only install profile: ebb has no write verb on
+	// workloads, so every target is computed as in dry-run and nothing is
+	// sent to the API server, not even a server-side dry-run (which it
+	// authorizes like a write); the report says so (condition ReadOnly).
+	// New replaces Actuator and DryRunActuator by one that sends nothing.
+	ReadOnly bool
 	Recorder record.EventRecorder
 	// Vertical, when set, runs the vertical side of each target that is
 	// not off, with the pods and usage the pass read.

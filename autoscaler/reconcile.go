@@ -95,6 +95,9 @@ func (l *Loop) decideTarget(ctx context.Context, p *pass, t Target) *plan {
 		pl.rt.Blocking = append(pl.rt.Blocking, report.Condition{Reason: "Interrupted", Message: pl.err.Error()})
 		return pl
 	}
+	if l.o.ReadOnly {
+		pl.rt.Blocking = append(pl.rt.Blocking, readOnlyCondition)
+	}
 	pl.st = l.stateOf(t)
 	pl.rt.HPA = p.hpaStatus(ctx, t) // what an HPA of the workload decided, beside ebb
 	if reason, err := l.read(ctx, p, pl); err != nil {
@@ -195,6 +198,9 @@ func (l *Loop) decideReplicas(ctx context.Context, p *pass, pl *plan) {
 	if pl.gate.err != nil {
 		pl.fail("HPAConflictUnknown", pl.gate.err)
 		pl.rt.Blocking = pl.rt.Blocking[:len(pl.rt.Blocking)-1] // the gate's condition says it already
+	}
+	if pl.gate.vpaCond != nil {
+		pl.rt.Blocking = append(pl.rt.Blocking, *pl.gate.vpaCond) // the vertical side's own conflict
 	}
 	pl.decided = true
 	if pl.desired < pl.current && !pl.gate.dryRun && pl.gate.err == nil && t.Spec.Behavior != nil {

@@ -40,14 +40,17 @@ deploy-render: $(HELM) $(KUSTOMIZE)
 	@mkdir -p $(DEPLOY_OUT)
 	$(KUSTOMIZE) build deploy/kustomize > $(DEPLOY_OUT)/kustomize.yaml
 	$(KUSTOMIZE) build deploy/overlays/monitoring > $(DEPLOY_OUT)/kustomize-monitoring.yaml
+	$(KUSTOMIZE) build deploy/overlays/read-only > $(DEPLOY_OUT)/kustomize-readonly.yaml
 	$(HELM) lint --strict deploy/helm/ebb
 	$(HELM) lint --strict deploy/helm/ebb --set serviceMonitor.enabled=true,podMonitor.enabled=true,dashboards.enabled=true,prometheus.url= --set-json 'rbac.extraRules=[{"apiGroups":["argoproj.io"],"resources":["rollouts/scale"],"verbs":["get","update","patch"]}]'
-	@for bad in replicaCount=0 replicaCount=two image.pullPolicy=Sometimes prometheus.timeout=10 metrics.port=70000 'policy.targets[0].mode=apply'; do \
+	@for bad in replicaCount=0 replicaCount=two image.pullPolicy=Sometimes prometheus.timeout=10 metrics.port=70000 'policy.targets[0].mode=apply' readOnly=yes; do \
 	  if $(HELM) template ebb deploy/helm/ebb --set "$$bad" >/dev/null 2>&1; then \
 	    echo "deploy/helm/ebb/values.schema.json accepts $$bad"; exit 1; fi; \
-	done; echo "helm: values.schema.json rejects 6 bad values"
+	done; echo "helm: values.schema.json rejects 7 bad values"
 	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true > $(DEPLOY_OUT)/helm.yaml
 	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set dashboards.enabled=true,serviceMonitor.enabled=true,podMonitor.enabled=true > $(DEPLOY_OUT)/helm-monitoring.yaml
+	$(HELM) lint --strict deploy/helm/ebb --set readOnly=true
+	$(HELM) template ebb deploy/helm/ebb --namespace $(DEPLOY_NAMESPACE) --set readOnly=true > $(DEPLOY_OUT)/helm-readonly.yaml
 
 ## deploy-go-test: the Go tests of deploy/tools (dashboards, rendered manifests) and deploy/image
 deploy-go-test: deploy-render

@@ -155,6 +155,11 @@ type clients struct {
 	custom         customclient.CustomMetricsClient
 	customVersions customclient.AvailableAPIsGetter
 	external       externalclient.ExternalMetricsClient
+	// disc and dynWatch find and watch VerticalPodAutoscalers
+	// (autoscaling.k8s.io) if the cluster serves them; nil disc skips the
+	// lookup. dynWatch has no client timeout (its informer watches).
+	disc     discovery.DiscoveryInterface
+	dynWatch dynamic.Interface
 }
 
 func newClients(cfg *rest.Config) (*clients, error) {
@@ -181,7 +186,11 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scale client: %w", err)
 	}
-	c := &clients{kube: kube, watch: watch, metrics: mc, scales: scales, mapper: mapper}
+	dynWatch, err := dynamic.NewForConfig(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	c := &clients{kube: kube, watch: watch, metrics: mc, scales: scales, mapper: mapper, disc: disc, dynWatch: dynWatch}
 	// The metrics APIs' clients take no context: bound each call.
 	mcfg := rest.CopyConfig(cfg)
 	mcfg.Timeout = metricsource.DefaultTimeout

@@ -49,6 +49,7 @@ type runOptions struct {
 	policyConfigMap string
 	policyInterval  time.Duration
 	loop            loopFlags
+	readOnly        bool
 }
 
 // loopFlags are the control-loop settings of ebb run.
@@ -84,6 +85,7 @@ func (o *runOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.loop.targetTimeout, "target-timeout", o.loop.targetTimeout, "deadline of each target's reads and decision, and of its actuation, within a pass")
 	fs.IntVar(&o.loop.stallPeriods, "stall-periods", o.loop.stallPeriods, "sync periods without a completed pass after which /healthz fails and the lease is given up")
 	fs.DurationVar(&o.loop.shutdownTimeout, "shutdown-timeout", o.loop.shutdownTimeout, "bound on the final checkpoints on SIGTERM")
+	fs.BoolVar(&o.readOnly, "read-only", false, "the read-only install profile (deploy/; no write access to workloads): compute and report every decision, send none, not even a dry-run")
 }
 
 // Validate checks the flags that need no cluster.
@@ -189,6 +191,11 @@ func promSource(prom *metricsource.Prometheus) autoscaler.PromSource {
 	return prom
 }
 
+// vpaSyncTimeout bounds the wait for the first list of
+// VerticalPodAutoscalers; until it succeeds their conflicts are unknown
+// (vertical in-place and rollout stay in dry-run).
+const vpaSyncTimeout = 5 * time.Second
+
 // loopParts is what run and report pass to newLoop.
 type loopParts struct {
 	c         *clients
@@ -212,6 +219,9 @@ type loopParts struct {
 	reportOnly bool
 	// dryRunActuator, when set, replaces the loop's dry-run actuator.
 	dryRunActuator autoscaler.Actuator
+	// readOnly is the read-only profile: nothing is sent to workloads, not
+	// even a dry-run (vertical in-place and rollout only recommend).
+	readOnly bool
 }
 
 // newLoop starts namespace-limited informers (pods, HPAs, and the
@@ -236,7 +246,7 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	o.Scales, o.Mapper, o.Pods, o.HPAs = p.c.scales, p.c.mapper, f.Core().V1().Pods().Lister(), f.Autoscaling().V2().HorizontalPodAutoscalers().Lister()
 	o.Workloads = autoscaler.NewWorkloadCache(apps.Deployments().Lister(), apps.StatefulSets().Lister(), apps.ReplicaSets().Lister())
 	o.Usage = metricsource.NewMetricsServer(p.c.metrics.MetricsV1beta1(), metricsource.WithLogger(p.log), metricsource.WithMetrics(p.sm))
-	o.Recorder, o.DryRun, o.State = p.recorder, p.dryRun, p.state
+	o.Recorder, o.DryRun, o.State, o.ReadOnly = p.recorder, p.dryRun, p.state, p.readOnly
 	if p.dryRunActuator != nil {
 		o.DryRunActuator = p.dryRunActuator
 	}
@@ -250,6 +260,11 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 		return nil, err
 	}
 	o.Vertical = v
+	if p.c.disc != nil {
+		if vpas := vertical.DiscoverVPAs(ctx, p.c.disc, p.c.dynWatch, p.namespace, vpaSyncTimeout); vpas != nil {
+			o.VPAs = vpas // a VPA in any mode but Off keeps an in-place or rollout target's vertical side in dry-run
+		}
+	}
 	if p.checkpointVertical {
 		o.LeaderState = v
 	}
@@ -298,7 +313,7 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	go customclient.PeriodicallyInvalidate(c.customVersions, policy.DefaultSyncPeriod, ctx.Done())
 	health.loop.Store(loop)
 	ready.Set(true)
-	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect)
+	log.Info("ebb running", "namespace", ns, "policy", f.policy, "leaderElect", f.leaderElect, "readOnly", f.readOnly)
 	if !f.leaderElect {
 		return loop.RunLeader(ctx)
 	}
@@ -376,7 +391,7 @@ func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg 
 	}
 	holder = autoscaler.NewPolicyHolder(ns, current, promSource(prom))
 	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: current, prom: prom, sm: sm, reg: reg,
-		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop})
+		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop, readOnly: f.readOnly})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -409,18 +424,20 @@ func shutdown(srv *http.Server) {
 // vertical mode, container policies and rate limits come from the policy
 // (t.Vertical; mode recommend when the file has no vertical section). The
 // loop's dryRun (target mode dry-run, ebb report, HPA conflict) makes every
-// vertical patch dry-run. With reportOnly (ebb report) in-place and rollout
-// fall back to recommend: a report never actuates, not even in dry-run.
+// vertical patch dry-run. With reportOnly (ebb report) or readOnly (the
+// read-only profile) in-place and rollout fall back to recommend: nothing
+// is sent, not even a dry-run.
 type verticalAdapter struct {
 	r          *vertical.Runner
 	reportOnly bool
+	readOnly   bool
 }
 
 func (v verticalAdapter) ReconcileVertical(ctx context.Context, now time.Time, t autoscaler.Target, current int32, dryRun bool,
 	pods []*corev1.Pod, usage []metricsource.PodUsage) ([]report.Container, error) {
 	cv := t.Vertical
 	mode := cv.Mode
-	if mode == "" || (v.reportOnly && mode != policy.VerticalOff) {
+	if mode == "" || ((v.reportOnly || v.readOnly) && mode != policy.VerticalOff) {
 		mode = policy.VerticalRecommend
 	}
 	vt := vertical.Target{Namespace: t.Namespace, APIVersion: t.Ref.APIVersion, Kind: t.Ref.Kind, Name: t.Ref.Name,
@@ -454,5 +471,5 @@ func newVertical(p loopParts, history vertical.RangeQuerier) (verticalAdapter, e
 	if err != nil {
 		return verticalAdapter{}, err
 	}
-	return verticalAdapter{r: r, reportOnly: p.reportOnly}, nil
+	return verticalAdapter{r: r, reportOnly: p.reportOnly, readOnly: p.readOnly}, nil
 }

@@ -120,6 +120,7 @@ func TestVerticalModes(t *testing.T) {
 		mode     string // horizontal
 		vertical string
 		hpa      bool
+		readOnly bool
 		passes   []time.Duration
 		want     []verticalPatch
 		wantRows int
@@ -138,6 +139,10 @@ func TestVerticalModes(t *testing.T) {
 			want: []verticalPatch{{Resource: "deployments"}, {Resource: "deployments"}}},
 		{name: "in-place patches the resize subresource", mode: "apply", vertical: "{mode: in-place}",
 			passes: []time.Duration{0}, wantRows: 1, want: []verticalPatch{{Resource: "pods", Subresource: "resize"}}},
+		{name: "read-only: rollout sends nothing, not even a dry-run", mode: "apply", vertical: "{mode: rollout}", readOnly: true,
+			passes: []time.Duration{0, time.Hour}, wantRows: 1},
+		{name: "read-only: in-place sends nothing, not even a dry-run", mode: "apply", vertical: "{mode: in-place}", readOnly: true,
+			passes: []time.Duration{0, time.Hour}, wantRows: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			compiled, err := policy.Load([]byte(verticalPolicy(tc.mode, tc.vertical)))
@@ -157,7 +162,7 @@ func TestVerticalModes(t *testing.T) {
 			}
 			seen := recordVerticalPatches(t, c)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			loop, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log,
+			loop, err := newLoop(t.Context(), loopParts{c: c, namespace: "shop", compiled: compiled, log: log, readOnly: tc.readOnly,
 				holder: autoscaler.NewPolicyHolder("shop", compiled, nil), reg: prometheus.NewRegistry(),
 				recorder: &record.FakeRecorder{}, state: mustStateStore(t, c)})
 			if err != nil {
@@ -183,6 +188,9 @@ func TestVerticalModes(t *testing.T) {
 			}
 			if d := cmp.Diff(tc.want, *seen); d != "" {
 				t.Errorf("vertical patches (-want +got):\n%s", d)
+			}
+			if tc.readOnly && len(scaleOpts) != 0 {
+				t.Errorf("read-only sent scale patches %+v, want none", scaleOpts)
 			}
 		})
 	}

@@ -52,6 +52,8 @@ func renderings() []struct {
 		{"kustomize-monitoring.yaml", "", append(slices.Clone(withDashboards), "ServiceMonitor")},
 		{"helm.yaml", helmNamespace(), withDashboards},
 		{"helm-monitoring.yaml", helmNamespace(), append(slices.Clone(withDashboards), "PodMonitor", "ServiceMonitor")},
+		{"kustomize-readonly.yaml", "", base},
+		{"helm-readonly.yaml", helmNamespace(), base},
 	}
 }
 
@@ -160,6 +162,73 @@ func TestRoleRules(t *testing.T) {
 				t.Errorf("Allows(%q, %q, %q) = %t, want %t", tc.group, tc.resource, tc.verb, got, tc.want)
 			}
 		})
+	}
+}
+
+// renderedRules are the rules of Role ebb in a rendered file.
+func renderedRules(t *testing.T, file string) []Rule {
+	t.Helper()
+	rules, err := RoleRules(mustFind(t, rendered(t, file), "Role", "ebb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules
+}
+
+// workloadWrites are the writes the read-only profile must not grant: every
+// write verb on workloads, their scale and resize subresources.
+func workloadWrites() (out [][3]string) {
+	resources := map[string][]string{
+		"":     {"pods", "pods/resize", "pods/eviction", "replicationcontrollers", "replicationcontrollers/scale"},
+		"apps": {"deployments", "statefulsets", "replicasets", "daemonsets", "deployments/scale", "statefulsets/scale", "replicasets/scale"},
+	}
+	for _, group := range []string{"", "apps"} {
+		for _, r := range resources[group] {
+			for _, verb := range []string{"create", "update", "patch", "delete", "deletecollection"} {
+				out = append(out, [3]string{group, r, verb})
+			}
+		}
+	}
+	return out
+}
+
+// TestReadOnlyProfile: the read-only renders (kustomize component, Helm
+// readOnly=true) grant no write verb on workloads, keep every read of the
+// full Role and ebb's own writes (state, Lease, Events), agree with each
+// other, and run ebb with --read-only.
+func TestReadOnlyProfile(t *testing.T) {
+	full, ro := renderedRules(t, "kustomize.yaml"), renderedRules(t, "kustomize-readonly.yaml")
+	if d := cmp.Diff(ro, renderedRules(t, "helm-readonly.yaml")); d != "" {
+		t.Errorf("helm readOnly Role differs from the kustomize read-only component (-kustomize +helm):\n%s", d)
+	}
+	for _, w := range workloadWrites() {
+		if Allows(ro, w[0], w[1], w[2]) {
+			t.Errorf("read-only Role allows %s on %s/%s", w[2], w[0], w[1])
+		}
+	}
+	for _, r := range full {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					write := slices.ContainsFunc(workloadWrites(), func(w [3]string) bool { return w == [3]string{g, res, v} })
+					if !write && !Allows(ro, g, res, v) {
+						t.Errorf("read-only Role lost %s on %s/%s, which is no workload write", v, g, res)
+					}
+				}
+			}
+		}
+	}
+	for _, file := range []string{"kustomize-readonly.yaml", "helm-readonly.yaml"} {
+		args, _ := factsOf(mustFind(t, rendered(t, file), "Deployment", "ebb")).Args.([]any)
+		if !slices.Contains(args, any("--read-only")) {
+			t.Errorf("%s: ebb's args %v lack --read-only", file, args)
+		}
+	}
+	for _, file := range []string{"kustomize.yaml", "helm.yaml"} {
+		args, _ := factsOf(mustFind(t, rendered(t, file), "Deployment", "ebb")).Args.([]any)
+		if slices.Contains(args, any("--read-only")) {
+			t.Errorf("%s: the default profile runs ebb with --read-only", file)
+		}
 	}
 }
 
