@@ -86,7 +86,7 @@ func demandAt(tr []simulate.Point, at time.Duration) float64 {
 
 // startHistoryPrometheus loads the OpenMetrics text into a fresh data
 // directory with promtool and serves it with Debian's prometheus.
-func startHistoryPrometheus(t *testing.T, om []byte) string {
+func startHistoryPrometheus(t testing.TB, om []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	in, data := filepath.Join(dir, "history.om"), filepath.Join(dir, "data")
@@ -138,7 +138,7 @@ func startHistoryPrometheus(t *testing.T, om []byte) string {
 }
 
 // fakeAPIServer serves the Deployments and their pods the backtest reads.
-func fakeAPIServer(t *testing.T, deps []*appsv1.Deployment, pods []corev1.Pod) string {
+func fakeAPIServer(t testing.TB, deps []*appsv1.Deployment, pods []corev1.Pod) string {
 	t.Helper()
 	write := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")

@@ -55,7 +55,7 @@ contexts:
 
 // isolateKubeEnv points HOME at an empty folder and clears the in-cluster
 // environment, so only the test's kubeconfig files can be found.
-func isolateKubeEnv(t *testing.T) string {
+func isolateKubeEnv(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("HOME", dir)
@@ -66,7 +66,7 @@ func isolateKubeEnv(t *testing.T) string {
 	return dir
 }
 
-func writeKubeconfig(t *testing.T, dir, name, content string) string {
+func writeKubeconfig(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
