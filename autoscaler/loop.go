@@ -24,6 +24,8 @@ type Loop struct {
 	m        *metrics
 	decide   decideFunc
 	breakers struct{ metricsServer, prometheus *breaker }
+	// mapperResets rate-limits discovery resets after unknown kinds.
+	mapperResets mapperResets
 
 	mu     sync.Mutex
 	loaded bool // the horizontal checkpoints were read for this run or term

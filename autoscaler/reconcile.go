@@ -7,7 +7,6 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -129,9 +128,7 @@ func (l *Loop) read(ctx context.Context, p *pass, pl *plan) (string, error) {
 	if !served {
 		mapping, err := l.o.Mapper.RESTMapping(gk, version)
 		if err != nil {
-			if r, ok := l.o.Mapper.(meta.ResettableRESTMapper); ok {
-				r.Reset() // a CRD installed since the last discovery is found next pass
-			}
+			l.mapperResets.reset(l.o.Mapper, err, p.now) // a CRD installed since is found within a minute
 			return "FailedGetScale", fmt.Errorf("resolve %s: %w", gk, err)
 		}
 		t.Resource = mapping.Resource
