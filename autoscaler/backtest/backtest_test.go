@@ -204,8 +204,8 @@ func TestRunReplaysTheHistory(t *testing.T) {
 	}
 	// Vertical: api uses 0.6 cores per pod against 500m.
 	if cs := res.Targets[1].Containers; len(cs) != 1 || cs[0].RecommendedCPUMillis < 600 || cs[0].CPUExceededMinutes != 0 ||
-		cs[0].SlackCoreHours != 0 {
-		t.Errorf("api containers %+v: want a recommendation above 600m, never exceeded, no slack under the 500m request", cs)
+		cs[0].SlackCoreHours != 0 || cs[0].RecommendedMemoryBytes != 0 {
+		t.Errorf("api containers %+v: want a recommendation above 600m, never exceeded, no slack under the 500m request, no memory recommendation without memory history", cs)
 	}
 }
 

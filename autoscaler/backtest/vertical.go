@@ -18,7 +18,8 @@ import (
 // time the recommendation would have been exceeded.
 type Container struct {
 	Name string
-	// Current and Recommended requests: CPU in millicores, memory in bytes.
+	// Current and Recommended requests: CPU in millicores, memory in bytes
+	// (0: none; no memory recommendation without memory history).
 	CurrentCPUMillis, RecommendedCPUMillis     int64
 	CurrentMemoryBytes, RecommendedMemoryBytes int64
 	// SlackCoreHours and SlackGiBHours are ∫ Σ pods (current request −
@@ -99,7 +100,7 @@ func verticalBacktest(cpu, mem map[string]map[string]Slots, current []Request, p
 		if r.CPU != nil {
 			c.RecommendedCPUMillis = r.CPU.Target
 		}
-		if r.Memory != nil {
+		if r.Memory != nil && len(mem[r.Name]) > 0 { // no memory history: no memory recommendation
 			c.RecommendedMemoryBytes = r.Memory.Target
 		}
 		cpuSlack, cpuOver := slackAndExcess(cpu[r.Name], float64(c.CurrentCPUMillis)/1000, float64(c.RecommendedCPUMillis)/1000, g.N)
