@@ -95,26 +95,58 @@ func Restore(o Options, c Checkpoint) (*Model, error) {
 }
 
 // ObserveHistory adds past samples (a Prometheus range query, oldest
-// first) to the long history only: no trend, no scoring. Samples not newer
-// than the model's newest are skipped, so a history fetched after a
-// restore or twice does not count twice; invalid values are skipped and
-// counted. It returns how many samples were added and skipped.
-func (m *Model) ObserveHistory(samples []Sample) (added, skipped int) {
-	newest := m.last
+// first) to the long history only: no trend, no scoring. Samples older than
+// the model's first sample are added before it (a bootstrap that succeeds
+// after live samples arrived still counts), samples newer than its last
+// after it, and samples in between are skipped: the model has that time
+// already, so a history read twice or over a restored checkpoint does not
+// count twice. Invalid values, and samples beyond the retention before
+// the newest, are skipped. It returns how many samples were added and
+// how many were invalid.
+func (m *Model) ObserveHistory(samples []Sample) (added, invalid int) {
+	first, last := m.first, m.last
+	oldest := time.Time{}
+	if !last.IsZero() {
+		oldest = last.Add(-m.o.Retention)
+	}
 	for _, s := range samples {
 		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) || s.Value < 0 {
-			skipped++
+			invalid++
 			continue
 		}
-		if !newest.IsZero() && !s.At.After(newest) {
+		switch {
+		case first.IsZero():
+			m.first, m.start, m.last = s.At, s.At.Truncate(m.o.Step), s.At
+			first, last = s.At, s.At
+		case s.At.Before(first):
+			if !oldest.IsZero() && s.At.Before(oldest) {
+				continue
+			}
+			m.prepend(s.At)
+			if s.At.Before(m.first) {
+				m.first = s.At
+			}
+		case s.At.After(last):
+			m.last, last = s.At, s.At
+		default:
 			continue
-		}
-		if m.first.IsZero() {
-			m.first, m.start = s.At, s.At.Truncate(m.o.Step)
 		}
 		m.addToBucket(s)
-		newest, m.last = s.At, s.At
 		added++
 	}
-	return added, skipped
+	if added > 0 {
+		m.detectedAt = time.Time{} // the season is tested again at the next forecast
+	}
+	return added, invalid
+}
+
+// prepend grows the buckets at the front so that t has one.
+func (m *Model) prepend(t time.Time) {
+	start := t.Truncate(m.o.Step)
+	if !start.Before(m.start) {
+		return
+	}
+	n := int(m.start.Sub(start) / m.o.Step)
+	m.buckets = append(make([]bucket, n, n+len(m.buckets)), m.buckets...)
+	m.start = start
 }

@@ -121,3 +121,27 @@ func TestObserveHistory(t *testing.T) {
 		t.Error("a sample older than the history was taken")
 	}
 }
+
+// TestObserveHistoryBeforeLive: a bootstrap that succeeds after live
+// samples arrived adds the history before them, and skips what overlaps.
+func TestObserveHistoryBeforeLive(t *testing.T) {
+	m := newModel(t)
+	live := t0.Add(3 * 24 * time.Hour)
+	for at := live; at.Before(live.Add(time.Hour)); at = at.Add(15 * time.Second) {
+		m.Observe(Sample{At: at, Value: 2})
+	}
+	var past []Sample
+	for at := time.Duration(0); at < 3*24*time.Hour+30*time.Minute; at += time.Minute {
+		past = append(past, Sample{At: t0.Add(at), Value: dailyShape(at)})
+	}
+	added, invalid := m.ObserveHistory(past)
+	if added != 3*24*60 || invalid != 0 {
+		t.Errorf("ObserveHistory = %d added, %d invalid; want %d (the 30 overlapping minutes skipped), 0", added, invalid, 3*24*60)
+	}
+	if h := m.History(live.Add(time.Hour)); h != 3*24*time.Hour+time.Hour {
+		t.Errorf("History = %v, want 73h", h)
+	}
+	if got, ok := m.profile(t0.Add(9 * time.Hour)); !ok || got != 10 {
+		t.Errorf("profile at 9:00 of day 0 = %v %v, want 10 from the history", got, ok)
+	}
+}

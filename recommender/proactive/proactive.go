@@ -121,6 +121,10 @@ type MetricForecast struct {
 	// size to hold it, 0 for no opinion (the forecast is below the
 	// tolerance band, or it cannot say).
 	Replicas int32
+	// Needed is the replicas the forecast demand plus the margin needs at
+	// the metric's target, whatever the current size (0 when it cannot
+	// say): what dashboards plot against the desired replicas.
+	Needed int32
 	// Open is whether this metric's forecast passed the gate (history and
 	// error); only then does Replicas count.
 	Open   bool
@@ -237,7 +241,8 @@ func (t *Target) forecastMetric(i int, m horizontal.MetricSpec, o horizontal.Obs
 	default:
 		mf.Open, mf.Reason = true, ReasonForecastActive
 	}
-	mf.Replicas = replicasFor(m, o, mf.Forecast.Demand*(1+c.Margin), tol)
+	d := mf.Forecast.Demand * (1 + c.Margin)
+	mf.Replicas, mf.Needed = replicasFor(m, o, d, tol), neededFor(m, o, d)
 	return mf
 }
 

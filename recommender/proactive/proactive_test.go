@@ -302,3 +302,24 @@ func TestDefaultHorizon(t *testing.T) {
 		t.Errorf("DefaultHorizon(legacy) = %v, want 3m (60 + 60 + 30 + one more sync 30)", got)
 	}
 }
+
+func TestNeededFor(t *testing.T) {
+	obs := observe(t0, 10, 10, 0) // 10 pods of 500m
+	for _, tc := range []struct {
+		name string
+		m    horizontal.MetricSpec
+		d    float64
+		want int32
+	}{
+		{"within the band still says what the demand needs", cpu(50), 2600, 11},
+		{"below the band too", cpu(50), 1000, 4},
+		{"average value", horizontal.MetricSpec{Type: horizontal.PodsMetric, Name: "rps", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 100}}, 950, 10},
+		{"zero average value", horizontal.MetricSpec{Type: horizontal.PodsMetric, Name: "rps", Target: horizontal.Target{Type: horizontal.AverageValueTarget}}, 950, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := neededFor(tc.m, obs, tc.d); got != tc.want {
+				t.Errorf("neededFor(%s, %v) = %d, want %d", tc.m, tc.d, got, tc.want)
+			}
+		})
+	}
+}

@@ -54,6 +54,26 @@ func replicasFor(m horizontal.MetricSpec, o horizontal.Observation, d float64, t
 	return band(d/(per*cur), tol.down, upper, o.CurrentReplicas, ceilReplicas(d/per))
 }
 
+// neededFor is the size the forecast demand d needs at metric m's target,
+// whatever the current size: ceil(d / per-pod target), for a Value target
+// ceil(d / value * ready pods) (ready pods at least 1). 0 when it cannot
+// say.
+func neededFor(m horizontal.MetricSpec, o horizontal.Observation, d float64) int32 {
+	switch m.Target.Type {
+	case horizontal.UtilizationTarget:
+		return ceilReplicas(d / (meanRequest(o.Pods, m) * float64(m.Target.Utilization) / 100))
+	case horizontal.AverageValueTarget:
+		if m.Target.AverageValue > 0 {
+			return ceilReplicas(d / float64(m.Target.AverageValue))
+		}
+	case horizontal.ValueTarget:
+		if m.Target.Value > 0 {
+			return ceilReplicas(d / float64(m.Target.Value) * float64(max(1, readyPods(o.Pods))))
+		}
+	}
+	return 0
+}
+
 // band picks the floor for a forecast ratio: 0 below 1-down, current up to
 // upper, else the size the forecast needs.
 func band(ratio, down, upper float64, current, needed int32) int32 {
