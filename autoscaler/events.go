@@ -18,6 +18,9 @@ type notice struct {
 	conflict string // the HPA in conflict ("" none)
 	vpa      string // the VPA conflict reason and name in force ("" none)
 	dryRun   int32  // size of the last dry-run rescale announced (0 none)
+	// forecastOpen is the proactive mode's gate last announced (closed
+	// until it first opens).
+	forecastOpen bool
 }
 
 // objectRef is the target as an Event's involved object.
@@ -69,7 +72,25 @@ func (l *Loop) announce(pl *plan) {
 			n.vpa = c.Reason + pl.gate.vpa
 		}
 	}
+	l.announceForecast(pl, n)
 	l.announceRescale(pl, n)
+}
+
+// announceForecast emits ForecastGateOpened / ForecastGateClosed when the
+// proactive mode's gate changes (history long enough and error low enough,
+// or not any more).
+func (l *Loop) announceForecast(pl *plan, n *notice) {
+	f := pl.rt.Forecast
+	switch {
+	case f == nil:
+		n.forecastOpen = false // mode off: a later gate opening is news
+	case f.GateOpen && !n.forecastOpen:
+		l.o.Recorder.Event(objectRef(pl.t), corev1.EventTypeNormal, "ForecastGateOpened", f.Gate.String())
+		n.forecastOpen = true
+	case !f.GateOpen && n.forecastOpen:
+		l.o.Recorder.Event(objectRef(pl.t), corev1.EventTypeNormal, "ForecastGateClosed", f.Gate.String())
+		n.forecastOpen = false
+	}
 }
 
 func (l *Loop) announceRescale(pl *plan, n *notice) {

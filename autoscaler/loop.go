@@ -251,6 +251,9 @@ func (l *Loop) checkpoint(ctx context.Context, plans []*plan, now time.Time, ahe
 			if err := l.putState(pl.t, pl.st, now); err != nil {
 				l.log.Warn("state not encoded", "target", pl.t.Key(), "err", err)
 			}
+			if err := l.putForecast(pl.t, pl.st, now); ahead && err != nil {
+				l.log.Warn("forecast checkpoint not encoded", "target", pl.t.Key(), "err", err)
+			}
 		}
 	}
 	err := l.o.State.Flush(ctx)

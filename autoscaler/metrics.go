@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/recommender/horizontal"
+	"github.com/ebb-autoscaler/ebb/recommender/proactive"
 )
 
 // metrics are the loop's Prometheus metrics (docs/metrics.md); the source
@@ -30,6 +31,12 @@ type metrics struct {
 	policyReloads *prometheus.CounterVec
 	leader        prometheus.Gauge
 	hpaDesired    *prometheus.GaugeVec
+	// The proactive mode (forecast.go).
+	forecastReplicas *prometheus.GaugeVec
+	forecastGate     *prometheus.GaugeVec
+	forecastError    *prometheus.GaugeVec
+	forecastDemand   *prometheus.GaugeVec
+	observedDemand   *prometheus.GaugeVec
 
 	mu sync.Mutex
 	// reasons seen per target, so old reasons drop to 0.
@@ -71,6 +78,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		leader: f.NewGauge(prometheus.GaugeOpts{Name: "ebb_leader", Help: "1 on the replica holding the lease."}),
 		hpaDesired: gauge("ebb_hpa_desired_replicas",
 			"status.desiredReplicas of the HorizontalPodAutoscaler that targets the workload (shadowed, or in conflict with a target).", "hpa"),
+		forecastReplicas: gauge("ebb_forecast_replicas",
+			"Replicas the forecast demand (plus the margin) needs at the target, the largest over the metrics (proactive mode)."),
+		forecastGate: gauge("ebb_forecast_gate_open",
+			"1 while the forecast may act (proactive mode on; forecast-only: would act), 0 while history or error keep it out."),
+		forecastError: gauge("ebb_forecast_error",
+			"Recent error of the forecast: under-prediction weighs 3 times over-prediction, relative to demand (0 is perfect).", "metric"),
+		forecastDemand: gauge("ebb_forecast_demand",
+			"Highest demand forecast over the horizon, in the metric's unit (cores of usage for cpu metrics).", "metric"),
+		observedDemand: gauge("ebb_forecast_observed_demand",
+			"Demand the forecaster last observed (the actual beside ebb_forecast_demand), same unit.", "metric"),
 		reasons:   map[string]map[string]bool{},
 		hpaSeries: map[[3]string]bool{},
 	}
@@ -146,9 +163,49 @@ func (m *metrics) setReason(ns, key, reason string) {
 // perTarget are the vectors labelled by target, in the order they are
 // declared.
 func (m *metrics) perTarget() []*prometheus.MetricVec {
-	return []*prometheus.MetricVec{m.current.MetricVec, m.recommended.MetricVec, m.desired.MetricVec,
+	return append([]*prometheus.MetricVec{m.current.MetricVec, m.recommended.MetricVec, m.desired.MetricVec,
 		m.applied.MetricVec, m.metricValue.MetricVec, m.metricTarget.MetricVec, m.reason.MetricVec,
-		m.stabilized.MetricVec, m.actuations.MetricVec, m.missing.MetricVec, m.unsaved.MetricVec, m.hpaDesired.MetricVec}
+		m.stabilized.MetricVec, m.actuations.MetricVec, m.missing.MetricVec, m.unsaved.MetricVec, m.hpaDesired.MetricVec}, m.forecastVecs()...)
+}
+
+func (m *metrics) forecastVecs() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{m.forecastReplicas.MetricVec, m.forecastGate.MetricVec, m.forecastError.MetricVec,
+		m.forecastDemand.MetricVec, m.observedDemand.MetricVec}
+}
+
+// observeForecast records the forecast of one proactive decision of t.
+func (m *metrics) observeForecast(t Target, d proactive.Decision) {
+	ns, key := t.Namespace, t.Key()
+	var needed int32
+	for _, mf := range d.Forecasts {
+		if !mf.Forecast.OK {
+			m.forecastDemand.DeleteLabelValues(ns, key, mf.Metric) // no forecast is not zero
+			m.observedDemand.DeleteLabelValues(ns, key, mf.Metric)
+			continue
+		}
+		needed = max(needed, mf.Needed)
+		m.forecastError.WithLabelValues(ns, key, mf.Metric).Set(mf.Forecast.Error)
+		m.forecastDemand.WithLabelValues(ns, key, mf.Metric).Set(mf.Forecast.Demand / 1000)
+		m.observedDemand.WithLabelValues(ns, key, mf.Metric).Set(mf.Forecast.Level / 1000)
+	}
+	if needed > 0 {
+		m.forecastReplicas.WithLabelValues(ns, key).Set(float64(needed))
+	} else {
+		m.forecastReplicas.DeleteLabelValues(ns, key)
+	}
+	gate := 0.0
+	if d.GateOpen {
+		gate = 1
+	}
+	m.forecastGate.WithLabelValues(ns, key).Set(gate)
+}
+
+// forgetForecast deletes the forecast series of one target (its proactive
+// mode was turned off).
+func (m *metrics) forgetForecast(ns, key string) {
+	for _, v := range m.forecastVecs() {
+		v.DeletePartialMatch(prometheus.Labels{"namespace": ns, "target": key})
+	}
 }
 
 // forget deletes every series of one target (it left the policy).

@@ -180,6 +180,8 @@ type Options struct {
 	RemovedGrace time.Duration
 	// Breaker configures the per-source circuit breakers.
 	Breaker BreakerOptions
+	// Forecast are the proactive mode's settings (forecast.go).
+	Forecast ForecastOptions
 }
 
 // DefaultOptions returns Options with the defaults filled in; the caller
@@ -196,6 +198,7 @@ func DefaultOptions() Options {
 		ShutdownTimeout: 10 * time.Second,
 		RemovedGrace:    time.Hour,
 		Breaker:         DefaultBreakerOptions(),
+		Forecast:        DefaultForecastOptions(),
 	}
 }
 
@@ -233,6 +236,6 @@ func (o Options) Validate() error {
 	if o.StallPeriods < 2 {
 		errs = append(errs, fmt.Errorf("options StallPeriods %d: must be at least 2", o.StallPeriods))
 	}
-	errs = append(errs, o.Breaker.Validate())
+	errs = append(errs, o.Breaker.Validate(), o.Forecast.Validate())
 	return errors.Join(errs...)
 }

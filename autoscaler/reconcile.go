@@ -166,7 +166,7 @@ func (l *Loop) decideReplicas(ctx context.Context, p *pass, pl *plan) {
 	obs := horizontal.Observation{Now: p.now, CurrentReplicas: pl.current, StatusReplicas: pl.sc.Status.Replicas,
 		Pods: pods, Metrics: p.observeMetrics(ctx, t, vars, pods)}
 	h := pl.st.historyAt(p.now)
-	d := l.decide(obs, t.Spec, t.Options, h)
+	d := l.decideHorizontal(ctx, p, pl, obs, h)
 	fillDecision(&pl.rt, t, d)
 	pl.desired = d.Replicas
 	switch {

@@ -39,6 +39,8 @@ type StateStore interface {
 //
 // Times are Unix milliseconds.
 type stateRecord struct {
+	// Zero is History.ScaledToZero: ebb itself scaled the target to zero.
+	Zero bool       `json:"z,omitempty"`
 	Open *int32     `json:"o,omitempty"`
 	Runs [][2]int64 `json:"r,omitempty"`
 	Up   [][2]int64 `json:"u,omitempty"`
@@ -48,7 +50,7 @@ type stateRecord struct {
 // newRecord encodes h. Runs that ended before expired are left out: no
 // window looks that far back.
 func newRecord(h *horizontal.History, expired time.Time) stateRecord {
-	var r stateRecord
+	r := stateRecord{Zero: h.ScaledToZero}
 	recs := slices.Clone(h.Recommendations)
 	slices.SortStableFunc(recs, func(a, b horizontal.Recommendation) int { return a.At.Compare(b.At) })
 	for i, rec := range recs {
@@ -84,13 +86,13 @@ func (r stateRecord) sameAs(old stateRecord, expired time.Time) bool {
 		}
 	}
 	eqOpen := (r.Open == nil) == (old.Open == nil) && (r.Open == nil || *r.Open == *old.Open)
-	return eqOpen && slices.Equal(r.Runs, live) && slices.Equal(r.Up, old.Up) && slices.Equal(r.Down, old.Down)
+	return eqOpen && r.Zero == old.Zero && slices.Equal(r.Runs, live) && slices.Equal(r.Up, old.Up) && slices.Equal(r.Down, old.Down)
 }
 
 // history restores r at now: the closed runs at their last time, the open
 // run as recommended at now, the scale events as they were.
 func (r stateRecord) history(now time.Time) horizontal.History {
-	h := horizontal.History{Seeded: true}
+	h := horizontal.History{Seeded: true, ScaledToZero: r.Zero}
 	for _, run := range r.Runs {
 		h.Recommendations = append(h.Recommendations, horizontal.Recommendation{At: time.UnixMilli(run[0]), Replicas: int32(run[1])})
 	}
@@ -143,6 +145,8 @@ type targetState struct {
 	failed int
 	// notice is what the target's Events last said (events.go).
 	notice notice
+	// forecast is the proactive mode's state (forecast.go).
+	forecast forecastState
 }
 
 // historyAt returns the target's history, restoring its checkpoint first
@@ -180,12 +184,20 @@ func (l *Loop) loadState(ctx context.Context, cfg Config, now time.Time) error {
 			inPolicy[stateKey(t)] = true
 		}
 		for key, b := range data {
+			if l.loadForecast(key, b) {
+				continue
+			}
 			r, err := decodeRecord(b)
 			if err != nil {
 				l.log.Warn("state record skipped", "key", key, "err", err)
 				continue
 			}
-			l.targets[key] = &targetState{restore: &r}
+			st, ok := l.targets[key]
+			if !ok {
+				st = &targetState{}
+				l.targets[key] = st
+			}
+			st.restore = &r
 			if !inPolicy[key] {
 				l.removed[key] = now
 			}
@@ -229,7 +241,8 @@ func (l *Loop) applyPolicy(cfg Config, now time.Time) {
 			gone = append(gone, t)
 			l.removed[key] = now
 			if st, ok := l.targets[key]; ok && st.saved != nil {
-				l.targets[key] = &targetState{restore: st.saved} // continue from it if the target comes back
+				// continue from it if the target comes back
+				l.targets[key] = &targetState{restore: st.saved, forecast: st.forecast}
 			} else {
 				delete(l.targets, key)
 			}
@@ -244,6 +257,7 @@ func (l *Loop) applyPolicy(cfg Config, now time.Time) {
 			delete(l.targets, key)
 			if l.o.State != nil {
 				l.o.State.Delete(key)
+				l.o.State.Delete(key + forecastSuffix)
 			}
 		}
 	}

@@ -18,7 +18,9 @@ import (
 
 // dashboardsPolicy exercises every dashboard panel with three targets:
 //   - web (apply): CPU at 50% utilization, 2..4 replicas, a 30 s scale-down
-//     window (applied dry_run="false", actuations, stabilization down);
+//     window (applied dry_run="false", actuations, stabilization down), and
+//     the proactive mode in forecast-only (the forecast panels; decisions
+//     stay reactive);
 //   - dry (dry-run): the same metric (applied dry_run="true");
 //   - ghost: an External metric whose PromQL selects a series nobody
 //     exports, so every pass is a Prometheus no_data error and a
@@ -43,6 +45,7 @@ targets:
     metrics:
     - type: Resource
       resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+    proactive: {mode: forecast-only, minHistory: 0s}
 - scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: dry}
   mode: dry-run
   horizontal:

@@ -17,7 +17,7 @@ import (
 var csvHeader = []string{
 	"generated_at", "namespace", "kind", "name", "mode",
 	"current", "recommended", "stabilized", "desired", "min", "max",
-	"reason", "message", "shaped_by", "blocking", "notes", "row",
+	"reason", "message", "shaped_by", "blocking", "notes", "forecast_replicas", "forecast_gate", "row",
 	"metric", "target_type", "target", "unit", "utilization", "value_milli", "proposed", "error",
 	"container", "cpu_target_milli", "cpu_lower_milli", "cpu_upper_milli", "cpu_request_milli", "cpu_usage_milli",
 	"memory_target_bytes", "memory_lower_bytes", "memory_upper_bytes", "memory_request_bytes", "memory_usage_bytes",
@@ -64,10 +64,14 @@ func csvRow(base []string, kind string, metric, container []string) []string {
 }
 
 func csvTarget(r Report, t Target) []string {
+	var fcReplicas, fcGate string
+	if f := t.Forecast; f != nil {
+		fcReplicas, fcGate = strconv.Itoa(int(f.Replicas)), f.Gate.Reason
+	}
 	return []string{generatedAt(r.GeneratedAt), r.Namespace, t.Kind, t.Name, t.Mode,
 		optInt32(t.Current), optInt32(t.Recommended), optInt32(t.Stabilized), optInt32(t.Desired),
 		strconv.Itoa(int(t.Min)), strconv.Itoa(int(t.Max)), t.Reason, t.Message,
-		strings.Join(t.ShapedBy, "; "), joinConditions(t.Blocking), joinConditions(t.Notes)}
+		strings.Join(t.ShapedBy, "; "), joinConditions(t.Blocking), joinConditions(t.Notes), fcReplicas, fcGate}
 }
 
 func joinConditions(cs []Condition) string {

@@ -57,6 +57,9 @@ func newHTMLTarget(r Report, t Target, i int) (htmlTarget, error) {
 	for _, c := range t.Notes {
 		ht.Notes = append(ht.Notes, c.String())
 	}
+	if t.Forecast != nil {
+		ht.Notes = append(ht.Notes, "Forecast: "+t.Forecast.String())
+	}
 	for _, m := range t.Metrics {
 		ht.Metrics = append(ht.Metrics, metricRow(m))
 	}

@@ -54,7 +54,10 @@ func mdTarget(ew *errWriter, t Target) {
 	for _, l := range hpa {
 		ew.printf("- %s\n", mdEscape.Replace(l))
 	}
-	if len(t.ShapedBy)+len(t.Blocking)+len(t.Notes)+len(hpa) > 0 {
+	if t.Forecast != nil {
+		ew.printf("- Forecast: %s\n", mdEscape.Replace(t.Forecast.String()))
+	}
+	if len(t.ShapedBy)+len(t.Blocking)+len(t.Notes)+len(hpa) > 0 || t.Forecast != nil {
 		ew.printf("\n")
 	}
 	if len(t.Metrics) > 0 {

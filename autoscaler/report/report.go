@@ -104,6 +104,9 @@ type Target struct {
 	// Vertical holds per-container request recommendations, when computed.
 	Vertical []Container `json:"vertical,omitempty"`
 
+	// Forecast is the proactive mode's forecast (nil when its mode is
+	// off).
+	Forecast *Forecast `json:"forecast,omitempty"`
 	// HPA is the HorizontalPodAutoscaler this target shadows, if any.
 	HPA *HPA `json:"hpa,omitempty"`
 	// History is the target's recent passes, oldest first (the leader's
@@ -113,6 +116,54 @@ type Target struct {
 
 // Ref is the target as "Kind/name".
 func (t Target) Ref() string { return t.Kind + "/" + t.Name }
+
+// Forecast is what the proactive mode forecast for a target in a pass.
+type Forecast struct {
+	Mode string `json:"mode"` // forecast-only | on
+	// Gate is the ForecastActive condition: open, and its reason
+	// (ForecastActive, ForecastOnly, HistoryTooShort, ForecastErrorTooHigh,
+	// NoForecast) and message.
+	GateOpen bool      `json:"gateOpen"`
+	Gate     Condition `json:"gate"`
+	// Replicas is the forecast's floor (0: none); Reactive what the
+	// reactive rule alone decided.
+	Replicas int32 `json:"replicas"`
+	Reactive int32 `json:"reactiveReplicas"`
+	// Metrics are the per-metric forecasts.
+	Metrics []MetricForecast `json:"metrics,omitempty"`
+}
+
+// MetricForecast is one metric's forecast: the demand (in the metric's
+// unit, e.g. cores of total usage) predicted over the horizon, the last
+// observed demand, the recent error and the history behind it.
+type MetricForecast struct {
+	Metric         string  `json:"metric"`
+	Demand         float64 `json:"demand"`
+	Observed       float64 `json:"observed"`
+	HorizonSeconds float64 `json:"horizonSeconds"`
+	Error          float64 `json:"error"`
+	HistorySeconds float64 `json:"historySeconds"`
+	// PeriodSeconds is the season in use (0: none).
+	PeriodSeconds float64 `json:"periodSeconds,omitempty"`
+	Replicas      int32   `json:"replicas"`
+}
+
+// String is the forecast in one line of the report.
+func (f Forecast) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, gate %s", f.Mode, f.Gate.Reason)
+	if f.Replicas > 0 {
+		fmt.Fprintf(&b, ", floor %d (reactive %d)", f.Replicas, f.Reactive)
+	}
+	for _, m := range f.Metrics {
+		fmt.Fprintf(&b, "; %s %.4g in %gs (now %.4g), error %.2f, history %s", m.Metric, m.Demand, m.HorizonSeconds, m.Observed,
+			m.Error, time.Duration(m.HistorySeconds*float64(time.Second)).Round(time.Minute))
+		if m.PeriodSeconds > 0 {
+			fmt.Fprintf(&b, ", season %s", time.Duration(m.PeriodSeconds*float64(time.Second)))
+		}
+	}
+	return b.String()
+}
 
 // Metric is one entry of the target's metrics with what was observed.
 type Metric struct {

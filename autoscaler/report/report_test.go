@@ -58,6 +58,10 @@ func sample() Report {
 					Request:    Resources{CPUMilli: Int64(100), MemoryBytes: Int64(2 << 30)},
 					History:    Duration(20 * time.Minute), Confidence: 0.01,
 				}},
+				Forecast: &Forecast{Mode: "on", GateOpen: true, Replicas: 9, Reactive: 8,
+					Gate: Condition{Reason: "ForecastActive", Message: "Resource/cpu forecast 5.4 in 1m15s (error 0.07 <= 0.50, history 26h0m0s): floor 9 replicas"},
+					Metrics: []MetricForecast{{Metric: "Resource/cpu", Demand: 5.4, Observed: 4.9, HorizonSeconds: 75, Error: 0.07,
+						HistorySeconds: 26 * 3600, PeriodSeconds: 86400, Replicas: 9}}},
 				HPA: &HPA{Name: "web", Desired: Int32(8),
 					Conditions: []Condition{{Reason: "ScaleUpLimit", Message: "the desired replica count is increasing faster than the maximum scale rate"}}},
 				History: []Sample{

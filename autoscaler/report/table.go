@@ -118,6 +118,9 @@ func targetDetails(w io.Writer, t Target) error {
 	for _, l := range hpaLines(t) {
 		ew.printf("  %s\n", l)
 	}
+	if t.Forecast != nil {
+		ew.printf("  Forecast: %s\n", t.Forecast)
+	}
 	if ew.err != nil {
 		return ew.err
 	}

@@ -253,7 +253,8 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, p.sm)
 	var history vertical.RangeQuerier
 	if p.prom != nil {
-		history = p.prom // seeds the vertical histograms from Prometheus history once per target
+		history = p.prom            // seeds the vertical histograms from Prometheus history once per target
+		o.Forecast.History = p.prom // and the proactive mode's demand history
 	}
 	v, err := newVertical(p, history)
 	if err != nil {

@@ -63,6 +63,8 @@ func TestShippedDashboards(t *testing.T) {
 				"ebb_actuations_total", "ebb_applied_replicas", "ebb_current_replicas", "ebb_decision_reason",
 				"ebb_desired_replicas", "ebb_pass_duration_seconds", "ebb_metric_target", "ebb_metric_value",
 				"ebb_recommended_replicas", "ebb_source_errors_total", "ebb_stabilized_total",
+				"ebb_forecast_demand", "ebb_forecast_observed_demand", "ebb_forecast_replicas", "ebb_forecast_error",
+				"ebb_forecast_gate_open",
 			},
 		},
 		{
