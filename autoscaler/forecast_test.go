@@ -173,14 +173,14 @@ func TestProactiveModeOffForgets(t *testing.T) {
 	u := &clockUsage{c: c}
 	reg := prometheus.NewRegistry()
 	holder := &mutableConfig{}
-	holder.set(staticConfig{Targets: []Target{proactiveTarget("web", proactive.Config{Mode: proactive.ModeForecastOnly, MaxError: 5})}, SyncPeriod: 15 * time.Second})
+	holder.set(Config{Targets: []Target{proactiveTarget("web", proactive.Config{Mode: proactive.ModeForecastOnly, MaxError: 5})}, SyncPeriod: 15 * time.Second})
 	l, _ := c.newLoop(t, loopConfig{usage: u, reg: reg})
 	l.o.Config = holder
 	ramp(t, c, l, u, start, 4, func(int) int64 { return 40 })
 	if n := testutil.CollectAndCount(reg, "ebb_forecast_gate_open"); n != 1 {
 		t.Fatalf("%d ebb_forecast_gate_open series in forecast-only, want 1", n)
 	}
-	holder.set(staticConfig{Targets: []Target{proactiveTarget("web", proactive.Config{Mode: proactive.ModeOff})}, SyncPeriod: 15 * time.Second})
+	holder.set(Config{Targets: []Target{proactiveTarget("web", proactive.Config{Mode: proactive.ModeOff})}, SyncPeriod: 15 * time.Second})
 	u.set(start.Add(time.Minute))
 	rep, err := l.Pass(context.Background(), start.Add(time.Minute))
 	if err != nil {
@@ -192,25 +192,6 @@ func TestProactiveModeOffForgets(t *testing.T) {
 	if n := testutil.CollectAndCount(reg, "ebb_forecast_gate_open", "ebb_forecast_demand"); n != 0 {
 		t.Errorf("%d forecast series left after mode off, want 0", n)
 	}
-}
-
-// mutableConfig is a ConfigSource whose policy a test changes between
-// passes.
-type mutableConfig struct {
-	mu  sync.Mutex
-	cfg staticConfig
-}
-
-func (m *mutableConfig) set(c staticConfig) {
-	m.mu.Lock()
-	m.cfg = c
-	m.mu.Unlock()
-}
-
-func (m *mutableConfig) Config() Config {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return Config(m.cfg)
 }
 
 // fakeHistory is a Prometheus serving range queries from a function.
@@ -315,3 +296,24 @@ func TestHistoryQuery(t *testing.T) {
 }
 
 func metav1ListOptions() metav1.ListOptions { return metav1.ListOptions{} }
+
+// TestStateRecordKeepsScaledToZero: that ebb scaled a target to zero is
+// checkpointed (so a restarted ebb scales it up from its metrics again),
+// and a change of it alone is a change of the record.
+func TestStateRecordKeepsScaledToZero(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	h := horizontal.History{Recommendations: []horizontal.Recommendation{{At: now, Replicas: 0}}}
+	before := newRecord(&h, now.Add(-time.Hour))
+	h.RecordScale(now, 3, 0, nil)
+	r := newRecord(&h, now.Add(-time.Hour))
+	if r.sameAs(before, now.Add(-time.Hour)) {
+		t.Error("the record did not change when the target was scaled to zero")
+	}
+	back, err := decodeRecord(r.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.history(now); !got.ScaledToZero {
+		t.Errorf("restored history %+v: ScaledToZero lost", got)
+	}
+}
