@@ -19,13 +19,19 @@ import (
 // subresource GETs (0: Deployments come from the informer), ConfigMap
 // writes (0 in steady state), PodMetrics lists, Prometheus queries and
 // scale updates.
+//
+// The "scale-get" variants read every target with a scale GET that takes
+// 5 ms (as for a custom resource), to show what the worker pool does to
+// the wall time of a pass whose reads wait on the network.
 func BenchmarkPass(b *testing.B) {
-	for _, workers := range []int{1, DefaultOptions().Workers} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchmarkPass(b, workers) })
+	for _, read := range []string{"informer", "scale-get"} {
+		for _, workers := range []int{1, DefaultOptions().Workers} {
+			b.Run(fmt.Sprintf("%s/workers=%d", read, workers), func(b *testing.B) { benchmarkPass(b, workers, read == "scale-get") })
+		}
 	}
 }
 
-func benchmarkPass(b *testing.B, workers int) {
+func benchmarkPass(b *testing.B, workers int, scaleGets bool) {
 	const targets, podsPerTarget = 2000, 10
 	c := newCluster(b)
 	prom := &countingProm{queries: map[string]int{}}
@@ -41,7 +47,10 @@ func benchmarkPass(b *testing.B, workers int) {
 		tg.Queries = map[string]string{"queue": `sum(queue_depth{queue="orders"})`}
 		ts = append(ts, tg)
 	}
-	l, _ := c.newLoop(b, loopConfig{targets: ts, prom: prom, state: true})
+	l, _ := c.newLoop(b, loopConfig{targets: ts, prom: prom, state: true, scaleGets: scaleGets})
+	if scaleGets {
+		c.scales.latency = 5 * time.Millisecond
+	}
 	l.o.Workers = workers
 	now := time.Now()
 	if _, err := l.Pass(b.Context(), now); err != nil { // loads, decides, checkpoints every target

@@ -194,9 +194,11 @@ func (c *cluster) listPodMetrics(clienttesting.Action) (bool, runtime.Object, er
 // resourceVersion; Update refuses a stale resourceVersion with a Conflict
 // and persists nothing for DryRun=All. It records every UpdateOptions.
 type fakeScales struct {
-	c    *cluster
-	mu   sync.Mutex
-	opts []metav1.UpdateOptions
+	c *cluster
+	// latency is added to every Get (a request over the network).
+	latency time.Duration
+	mu      sync.Mutex
+	opts    []metav1.UpdateOptions
 	// hook, when set, runs before each Update is checked (a second writer
 	// between ebb's read and write, or a crash: a non-nil error fails it).
 	hook func(name string) error
@@ -213,6 +215,7 @@ func (f *fakeScales) updateOptions() []metav1.UpdateOptions {
 type fakeScaleNS struct{ f *fakeScales }
 
 func (s fakeScaleNS) Get(_ context.Context, gr schema.GroupResource, name string, _ metav1.GetOptions) (*autoscalingv1.Scale, error) {
+	time.Sleep(s.f.latency)
 	c := s.f.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
