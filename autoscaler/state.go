@@ -289,20 +289,6 @@ func (l *Loop) putState(t Target, st *targetState, now time.Time) error {
 	return nil
 }
 
-// flushState writes the changed checkpoints and returns the state keys
-// left unsaved (named in the report and ebb_state_unsaved).
-func (l *Loop) flushState(ctx context.Context) (map[string]bool, error) {
-	if l.o.State == nil {
-		return nil, nil
-	}
-	err := l.o.State.Flush(ctx)
-	unsaved := map[string]bool{}
-	for _, k := range l.o.State.Unsaved() {
-		unsaved[k] = true
-	}
-	return unsaved, err
-}
-
 // forgetState drops everything held in memory: the next pass reloads the
 // checkpoints (a new lease: the previous leader moved on; a lost lease:
 // the next leader does).
