@@ -54,8 +54,8 @@ func (p *proactiveOptions) validate(o *simulateOptions) error {
 	if p.target != "" && p.policy == "" {
 		errs = append(errs, errors.New("--target needs --policy"))
 	}
-	if p.sweep && o.output != "table" && o.output != "json" {
-		errs = append(errs, fmt.Errorf("--output %q must be table or json", o.output))
+	if p.sweep && o.output != "table" && o.output != "json" && o.output != "html" {
+		errs = append(errs, fmt.Errorf("--output %q must be table, json or html", o.output))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return usageError("%s", oneLine(err))
@@ -137,8 +137,10 @@ func (p *proactiveOptions) grid(c proactive.Config) (sweep.Grid, error) {
 }
 
 // runSweep sweeps the world and writes the summary and the frontiers.
-// output is table (Markdown) or json (durations in nanoseconds).
-func runSweep(w simulate.World, p *proactiveOptions, c proactive.Config, output string, stdout io.Writer) error {
+// output is table (Markdown), json (durations in nanoseconds) or html (one
+// self-contained page with a chart of both frontiers); title names the
+// trace.
+func runSweep(w simulate.World, p *proactiveOptions, c proactive.Config, output, title string, stdout io.Writer) error {
 	g, err := p.grid(c)
 	if err != nil {
 		return err
@@ -149,6 +151,12 @@ func runSweep(w simulate.World, p *proactiveOptions, c proactive.Config, output 
 	}
 	ref := c
 	ref.Mode = proactive.ModeOn
+	if output == "html" {
+		if err := sweep.WriteHTML(stdout, res, ref, title); err != nil {
+			return failure(fmt.Errorf("write output: %w", err))
+		}
+		return nil
+	}
 	if output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -73,6 +73,12 @@ func TestSimulateSweep(t *testing.T) {
 	if len(res.HPA) != 3 || len(res.Proactive) != 6 || res.HPA[0].Totals.CoreSeconds <= 0 {
 		t.Errorf("json: %d HPA and %d proactive runs (first %+v), want 3 and 6 with totals", len(res.HPA), len(res.Proactive), res.HPA[0])
 	}
+
+	stdout.Reset()
+	if code := runEbb(append(args, "-o", "html"), &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "<svg") ||
+		!strings.Contains(stdout.String(), "ebb sweep: step.csv") {
+		t.Fatalf("html: exit %d, %d bytes without the chart or the trace's name: %s", code, stdout.Len(), stderr.String())
+	}
 }
 
 // TestSimulateRepeat: --repeat 3 plays the trace three times (three times
@@ -105,7 +111,7 @@ func TestSimulateProactiveUsage(t *testing.T) {
 		{"spec and policy", []string{"--trace", trace, "--policy", pol, "--spec", filepath.Join(dir, "spec.yaml")}, "give either -f scenario.yaml"},
 		{"sweep without trace", []string{"-f", "x.yaml", "--sweep"}, "--policy, --repeat and --sweep need --trace"},
 		{"repeat zero", []string{"--trace", trace, "--policy", pol, "--repeat", "0"}, "--repeat 0 must be >= 1"},
-		{"bad output", []string{"--trace", trace, "--policy", pol, "--sweep", "-o", "xml"}, `--output "xml" must be table or json`},
+		{"bad output", []string{"--trace", trace, "--policy", pol, "--sweep", "-o", "xml"}, `--output "xml" must be table, json or html`},
 		{"bad targets", []string{"--trace", trace, "--policy", pol, "--sweep", "--sweep-targets", "90:40:5"}, `--sweep-targets "90:40:5"`},
 		{"bad margin", []string{"--trace", trace, "--policy", pol, "--sweep", "--sweep-margins", "0,-1"}, "proactive.margin -1"},
 		{"several targets", []string{"--trace", trace, "--policy", filepath.Join(dir, "two.yaml")}, "has 2 targets: name one with --target Kind/name"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,7 @@ func (o *simulateOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.world.Duration, "duration", 0, "run length (default: last trace row + 1s)")
 	fs.Float64Var(&o.world.Options.Tolerance, "tolerance", o.world.Options.Tolerance, "controller tolerance")
 	fs.DurationVar(&o.world.Options.DownscaleStabilization, "downscale-stabilization", o.world.Options.DownscaleStabilization, "controller downscale stabilization")
-	fs.StringVarP(&o.output, "output", "o", o.output, "output format of --vertical and --sweep: table or json")
+	fs.StringVarP(&o.output, "output", "o", o.output, "output format of --vertical (table or json) and --sweep (table, json or html)")
 	o.rate.addFlags(fs)
 	o.vertical.addFlags(fs)
 	o.pro.addFlags(fs)
@@ -248,7 +249,7 @@ func runTrace(o simulateOptions, stdout io.Writer) error {
 		}
 	}
 	if o.pro.sweep {
-		return runSweep(o.world, &o.pro, cfg, o.output, stdout)
+		return runSweep(o.world, &o.pro, cfg, o.output, filepath.Base(o.trace), stdout)
 	}
 	if o.world.Decider, err = proactiveDecider(o.world, cfg); err != nil {
 		return err

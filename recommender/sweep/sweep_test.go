@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"encoding/xml"
 	"math"
 	"runtime"
 	"strings"
@@ -146,5 +147,41 @@ func BenchmarkSweepWorldCup(b *testing.B) {
 		if _, err := Run(w, DefaultGrid(), forecast.DefaultOptions(), runtime.GOMAXPROCS(0)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWriteHTML: one self-contained page whose chart has a dot per run and
+// one frontier line per rule, whose SVG is well-formed XML, and whose text
+// is escaped.
+func TestWriteHTML(t *testing.T) {
+	r := Result{
+		HPA:       []Point{pt(RuleHPA, 60, 0, 250, 0), pt(RuleHPA, 80, 0, 180, 40), pt(RuleHPA, 90, 0, 150, 4000)},
+		Proactive: []Point{pt(RuleProactive, 80, 0, 185, 2), pt(RuleProactive, 90, 0.1, 160, 0)},
+		Horizon:   75 * time.Second,
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, r, proactive.Config{}, "trace <&> 1"); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"<title>ebb sweep: trace &lt;&amp;&gt; 1</title>", "<h2>Frontiers</h2>", "<th>core-seconds</th>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("page contains %q: it must be self-contained", bad)
+		}
+	}
+	svg := page[strings.Index(page, "<svg") : strings.Index(page, "</svg>")+len("</svg>")]
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Errorf("chart is not well-formed XML: %v", err)
+	}
+	if n := strings.Count(svg, "<circle"); n != 5 {
+		t.Errorf("%d dots, want one per run (5)", n)
+	}
+	if n := strings.Count(svg, `class="frontier"`); n != 2 {
+		t.Errorf("%d frontier lines, want 2", n)
 	}
 }
