@@ -56,6 +56,9 @@ func (l *Loop) scale(ctx context.Context, p *pass, pl *plan) {
 		return
 	}
 	pl.rescaled = true
+	if !pl.gate.dryRun {
+		pl.rt.Applied = report.Int32(pl.desired)
+	}
 	l.m.applied.WithLabelValues(t.Namespace, t.Key(), strconv.FormatBool(pl.gate.dryRun)).Set(float64(pl.desired))
 	if !pl.gate.dryRun && pl.desired > pl.current {
 		pl.st.history.RecordScale(p.now, pl.current, pl.desired, t.Spec.Behavior) // scale-downs were recorded ahead

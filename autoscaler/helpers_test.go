@@ -298,6 +298,7 @@ type loopConfig struct {
 	shadow    Shadower // shadows the HPAs no target covers
 	readOnly  bool     // the read-only install profile (Options.ReadOnly)
 	vpas      VPAChecker
+	status    StatusRecorder
 }
 
 // newLoop builds a Loop over c; every Loop made from the same cluster
@@ -330,6 +331,7 @@ func (c *cluster) newLoop(t testing.TB, lc loopConfig) (*Loop, *record.FakeRecor
 	o.Recorder = rec
 	o.DryRun, o.ReadOnly, o.VPAs = lc.dryRun, lc.readOnly, lc.vpas
 	o.LeaderState = lc.leader
+	o.Status = lc.status
 	if lc.state {
 		o.State = c.stateStore(t)
 	}

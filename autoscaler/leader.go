@@ -224,4 +224,7 @@ func (l *Loop) campaign(ctx context.Context, o ElectionOptions, lock resourceloc
 func (l *Loop) dropLeaderState() {
 	l.forgetState()
 	l.m.forgetAll()
+	if l.o.Status != nil {
+		l.o.Status.Reset()
+	}
 }

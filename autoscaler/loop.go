@@ -52,7 +52,7 @@ func New(o Options) (*Loop, error) {
 	}
 	m := newMetrics(o.Registerer)
 	if o.ReadOnly {
-		o.Actuator, o.DryRunActuator = readOnlyActuator{}, readOnlyActuator{}
+		o.Actuator, o.DryRunActuator = ReadOnlyActuator{}, ReadOnlyActuator{}
 	}
 	if o.Actuator == nil {
 		o.Actuator = NewScaleActuator(o.Scales, false, m.actuations)
@@ -84,8 +84,12 @@ func (l *Loop) run(ctx context.Context, stalled func()) {
 	go l.watch(ctx, stalled)
 	for {
 		start := time.Now()
-		if _, err := l.Pass(ctx, start); err != nil && ctx.Err() == nil {
+		rep, err := l.Pass(ctx, start)
+		if err != nil && ctx.Err() == nil {
 			l.log.Error("pass failed", "err", err)
+		}
+		if l.o.Status != nil && ctx.Err() == nil {
+			l.o.Status.Record(rep)
 		}
 		if !l.sleepPeriod(ctx) {
 			return
@@ -134,6 +138,10 @@ func (l *Loop) Healthy(now time.Time) error {
 	}
 	return nil
 }
+
+// Leading reports whether this replica runs passes now: it holds the lease
+// (or runs without election) and has not stopped.
+func (l *Loop) Leading() bool { return l.progress.Load() != 0 }
 
 // SetLeader records whether this replica holds the lease (ebb_leader).
 func (l *Loop) SetLeader(leader bool) {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
+	"github.com/ebb-autoscaler/ebb/autoscaler/report"
 	"github.com/ebb-autoscaler/ebb/metricsource"
 )
 
@@ -48,6 +49,12 @@ type Actuator interface {
 // loop then GETs the scale subresource. WorkloadCache implements it.
 type WorkloadScales interface {
 	Scale(gk schema.GroupKind, namespace, name string) (sc *autoscalingv1.Scale, gvr schema.GroupVersionResource, served bool, err error)
+}
+
+// StatusRecorder keeps the leader's recent reports (*StatusHistory).
+type StatusRecorder interface {
+	Record(rep report.Report)
+	Reset()
 }
 
 // ConfigSource returns the policy currently in force (hot-reloaded by the
@@ -161,6 +168,9 @@ type Options struct {
 	// vertical checkpoints): reset on every newly acquired lease, saved
 	// while leading, flushed on shutdown before the lease is released.
 	LeaderState LeaderState
+	// Status, when set, receives the report of every pass this replica runs
+	// as leader (the /status history), and is reset when the lease is lost.
+	Status StatusRecorder
 	// SyncPeriod is used when the Config leaves it zero.
 	SyncPeriod time.Duration
 	// Workers reconcile targets concurrently within a pass.

@@ -83,6 +83,9 @@ type Target struct {
 	Stabilized *int32 `json:"stabilizedReplicas"`
 	// Desired is the final size ebb applies (or would apply in dry-run).
 	Desired *int32 `json:"desiredReplicas"`
+	// Applied is the size ebb wrote to the scale in this pass; nil when it
+	// wrote nothing (dry-run, a hold, already there).
+	Applied *int32 `json:"appliedReplicas,omitempty"`
 	Min     int32  `json:"minReplicas"`
 	Max     int32  `json:"maxReplicas"`
 

@@ -123,6 +123,20 @@ func (o *clusterOptions) resolve() (*rest.Config, string, error) {
 	return cfg, ns, nil
 }
 
+// kubeClient resolves the flags and returns a client and the namespace;
+// a resolution error is bad input, a client error a failure.
+func (o *clusterOptions) kubeClient() (kubernetes.Interface, string, error) {
+	cfg, ns, err := o.resolve()
+	if err != nil {
+		return nil, "", badInput(err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", failure(fmt.Errorf("kubernetes client: %w", err))
+	}
+	return kube, ns, nil
+}
+
 // parseLevel parses a --log-level value.
 func parseLevel(level string) (slog.Level, error) {
 	var l slog.Level

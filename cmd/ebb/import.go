@@ -49,13 +49,9 @@ func (o *importOptions) Run(ctx context.Context, streams genericiooptions.IOStre
 		}
 		source = strings.Join(o.files, ", ")
 	} else {
-		cfg, ns, err := o.cluster.resolve()
+		kube, ns, err := o.cluster.kubeClient()
 		if err != nil {
-			return badInput(err)
-		}
-		kube, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return failure(fmt.Errorf("kubernetes client: %w", err))
+			return err
 		}
 		if hpas, err = listHPAs(ctx, kube, ns, o.selector); err != nil {
 			return failure(err)

@@ -7,15 +7,12 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -71,12 +68,9 @@ func (o *reportOptions) addFlags(fs *pflag.FlagSet) {
 // Validate checks the flags that need no cluster. changed says whether a
 // flag was given.
 func (o *reportOptions) Validate(changed func(name string) bool) error {
-	if err := o.cluster.validate(); err != nil {
-		return badInput(err)
-	}
-	f, err := report.ParseFormat(o.output)
+	f, err := validateReport(o.cluster, o.output)
 	if err != nil {
-		return badInput(fmt.Errorf("-o: %w", err))
+		return err
 	}
 	o.format = f
 	if o.policy == "" && !o.shadowHPAs {
@@ -168,18 +162,25 @@ writes nothing: it needs only read rights. --server-dry-run also sends each chan
 as a dry-run patch, so the API server validates and authorizes it.`,
 		Example: "  ebb report -n shop\n  ebb report --policy policy.yaml -n shop\n  ebb report --context prod -o json",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(cmd.Flags().Changed); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
-			defer stop()
-			return o.Run(ctx, streams)
-		},
+		RunE: validateThenRun(func(cmd *cobra.Command) error { return o.Validate(cmd.Flags().Changed) },
+			func(ctx context.Context) error { return o.Run(ctx, streams) }),
 	}
 	o.cluster.addFlags(cmd)
 	o.addFlags(cmd.Flags())
 	return cmd
+}
+
+// validateReport checks the connection flags and -o of a command that
+// prints a report.
+func validateReport(c *clusterOptions, output string) (report.Format, error) {
+	if err := c.validate(); err != nil {
+		return "", badInput(err)
+	}
+	f, err := report.ParseFormat(output)
+	if err != nil {
+		return "", badInput(fmt.Errorf("-o: %w", err))
+	}
+	return f, nil
 }
 
 // formatList is the report formats for help texts: "table, json, ...".
@@ -222,7 +223,7 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 	if err != nil {
 		return report.Report{}, err
 	}
-	var act autoscaler.Actuator = noActuator{}
+	var act autoscaler.Actuator = autoscaler.ReadOnlyActuator{}
 	if serverDryRun {
 		act = nil // the loop's dry-run ScaleActuator
 	}
@@ -241,11 +242,4 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 		return rep, fmt.Errorf("report pass: %w", err)
 	}
 	return rep, nil
-}
-
-// noActuator sends nothing: ebb report's dry-run without --server-dry-run.
-type noActuator struct{}
-
-func (noActuator) Scale(context.Context, autoscaler.Target, *autoscalingv1.Scale, int32) error {
-	return nil
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -136,12 +140,27 @@ and its namespace as kubectl does; inside a pod they use its service account.`,
 		newRunCmd(streams),
 		newReportCmd(streams),
 		newImportCmd(streams),
+		newStatusCmd(streams),
 		newSimulateCmd(streams),
 		newBacktestCmd(streams),
 		newValidateCmd(streams),
 		newVersionCmd(streams),
 	)
 	return root
+}
+
+// validateThenRun is the RunE of a command that talks to a cluster:
+// validate the flags, then run under a context that SIGTERM and SIGINT
+// cancel.
+func validateThenRun(validate func(cmd *cobra.Command) error, run func(ctx context.Context) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := validate(cmd); err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		return run(ctx)
+	}
 }
 
 // noArgs rejects positional arguments as bad usage.

@@ -42,7 +42,7 @@ func goldenFile(t *testing.T, name string, got string) {
 // TestHelpGolden pins every command's help: its flags, their defaults and
 // the kubectl connection flags of the commands that talk to a cluster.
 func TestHelpGolden(t *testing.T) {
-	for _, cmd := range [][]string{{}, {"run"}, {"report"}, {"import"}, {"simulate"}, {"backtest"}, {"validate"}, {"version"}, {"completion"}} {
+	for _, cmd := range [][]string{{}, {"run"}, {"report"}, {"import"}, {"status"}, {"simulate"}, {"backtest"}, {"validate"}, {"version"}, {"completion"}} {
 		name := strings.Join(append([]string{"ebb"}, cmd...), "-")
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

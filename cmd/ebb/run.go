@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,6 +51,8 @@ type runOptions struct {
 	policyInterval  time.Duration
 	loop            loopFlags
 	readOnly        bool
+	// statusHistory and statusResolution bound the leader's /status.
+	statusHistory, statusResolution time.Duration
 }
 
 // loopFlags are the control-loop settings of ebb run.
@@ -63,7 +66,7 @@ type loopFlags struct {
 func newRunOptions() *runOptions {
 	d := autoscaler.DefaultOptions()
 	return &runOptions{cluster: newClusterOptions(), metricsAddr: ":8080", leaseName: "ebb",
-		policyInterval: policy.DefaultWatchInterval,
+		policyInterval: policy.DefaultWatchInterval, statusHistory: 6 * time.Hour, statusResolution: time.Minute,
 		loop: loopFlags{workers: d.Workers, targetTimeout: d.TargetTimeout, stallPeriods: d.StallPeriods,
 			shutdownTimeout: d.ShutdownTimeout}}
 }
@@ -86,6 +89,8 @@ func (o *runOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.loop.stallPeriods, "stall-periods", o.loop.stallPeriods, "sync periods without a completed pass after which /healthz fails and the lease is given up")
 	fs.DurationVar(&o.loop.shutdownTimeout, "shutdown-timeout", o.loop.shutdownTimeout, "bound on the final checkpoints on SIGTERM")
 	fs.BoolVar(&o.readOnly, "read-only", false, "the read-only install profile (deploy/; no write access to workloads): compute and report every decision, send none, not even a dry-run")
+	fs.DurationVar(&o.statusHistory, "status-history", o.statusHistory, "how far back the leader's /status keeps each target's decisions (in memory)")
+	fs.DurationVar(&o.statusResolution, "status-resolution", o.statusResolution, "one /status sample per target per this step (the step's last pass)")
 }
 
 // Validate checks the flags that need no cluster.
@@ -113,6 +118,10 @@ func (o *runOptions) Validate() error {
 	}
 	if lo.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %v: must be greater than 0", lo.ShutdownTimeout))
+	}
+	if o.statusHistory <= 0 || o.statusResolution <= 0 || o.statusResolution > o.statusHistory {
+		errs = append(errs, fmt.Errorf("--status-history %v, --status-resolution %v: both must be greater than 0, the resolution at most the history",
+			o.statusHistory, o.statusResolution))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return badInput(err)
@@ -222,6 +231,8 @@ type loopParts struct {
 	// readOnly is the read-only profile: nothing is sent to workloads, not
 	// even a dry-run (vertical in-place and rollout only recommend).
 	readOnly bool
+	// status, when set, records the leader's passes (ebb run's /status).
+	status *autoscaler.StatusHistory
 }
 
 // newLoop starts namespace-limited informers (pods, HPAs, and the
@@ -249,6 +260,9 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 	o.Recorder, o.DryRun, o.State, o.ReadOnly = p.recorder, p.dryRun, p.state, p.readOnly
 	if p.dryRunActuator != nil {
 		o.DryRunActuator = p.dryRunActuator
+	}
+	if p.status != nil {
+		o.Status = p.status
 	}
 	o.MetricsAPIs = metricsapi.New(p.c.custom, p.c.external, p.sm)
 	var history vertical.RangeQuerier
@@ -296,14 +310,15 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ready := &autoscaler.Readiness{}
 	health := &lateHealth{}
-	srv, err := startServer(f.metricsAddr, autoscaler.Handler(reg, ready, health), log)
+	status := autoscaler.NewStatusHistory(f.statusHistory, f.statusResolution)
+	srv, err := startServer(f.metricsAddr, withStatus(autoscaler.Handler(reg, ready, health), status, health, f, c, ns), log)
 	if err != nil {
 		return err
 	}
 	defer shutdown(srv)
 	recorder, stopEvents := eventRecorder(c.kube, ns)
 	defer stopEvents()
-	w, loop, err := startPolicy(ctx, f, ns, c, reg, recorder, log)
+	w, loop, err := startPolicy(ctx, f, ns, c, reg, recorder, log, status)
 	if err != nil {
 		return err
 	}
@@ -336,13 +351,36 @@ func (h *lateHealth) Healthy(now time.Time) error {
 	return nil
 }
 
+// leading says whether the loop (once it exists) runs passes.
+func (h *lateHealth) leading() bool {
+	l := h.loop.Load()
+	return l != nil && l.Leading()
+}
+
+// withStatus adds GET /status (the leader's recent decisions) to h. With
+// leader election a standby relays it to the leader's pod, since the
+// API server's service proxy picks any replica behind the Service.
+func withStatus(h http.Handler, status *autoscaler.StatusHistory, health *lateHealth, f *runOptions, c *clients, ns string) http.Handler {
+	var fwd http.Handler
+	if f.leaderElect {
+		_, port, _ := net.SplitHostPort(f.metricsAddr)
+		p, _ := strconv.Atoi(port) // checked by net.Listen before any request
+		fwd = &autoscaler.LeaderForwarder{Leases: c.kube.CoordinationV1(), Pods: c.kube.CoreV1(), Namespace: ns, LeaseName: f.leaseName, Port: p}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /status", autoscaler.StatusHandler(status, health.leading, fwd))
+	mux.Handle("/", h)
+	return mux
+}
+
 // startPolicy loads the policy (a bad file stops ebb: there is no last good
 // one yet), builds the loop and a watcher that hot-reloads the file. A
 // reload puts the new policy in force with a Prometheus client rebuilt when
 // its prometheus section changed; ebb_policy_reloads_total counts
 // "success" only then, "invalid" for a rejected file and "error" for a
 // valid one that could not be applied (the last good policy stays).
-func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger) (*policy.Watcher, *autoscaler.Loop, error) {
+func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger,
+	status *autoscaler.StatusHistory) (*policy.Watcher, *autoscaler.Loop, error) {
 	var loop *autoscaler.Loop
 	var holder *autoscaler.PolicyHolder
 	var current *policy.Compiled
@@ -392,7 +430,7 @@ func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg 
 	}
 	holder = autoscaler.NewPolicyHolder(ns, current, promSource(prom))
 	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: current, prom: prom, sm: sm, reg: reg,
-		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop, readOnly: f.readOnly})
+		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop, readOnly: f.readOnly, status: status})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -141,6 +141,8 @@ func TestRoleRules(t *testing.T) {
 		{"events.k8s.io", "events", "patch", true},
 		{"autoscaling", "horizontalpodautoscalers", "list", true},
 		{"metrics.k8s.io", "pods", "list", true},
+		{"", "services/proxy", "get", true},
+		{"", "services/proxy", "create", false},
 		{"custom.metrics.k8s.io", "pods/http_requests", "get", true},
 		{"custom.metrics.k8s.io", "services/http_requests", "get", true},
 		{"external.metrics.k8s.io", "queue_depth", "list", true},
