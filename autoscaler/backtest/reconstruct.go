@@ -174,18 +174,24 @@ func trace(demand Slots, step time.Duration) []simulate.Point {
 type Actual struct {
 	// CoreSeconds is ∫ pods x request; DemandCoreSeconds ∫ demand (in a
 	// request-rate target, at one request per pod capacity).
-	CoreSeconds, DemandCoreSeconds float64
+	CoreSeconds       float64 `json:"coreSeconds"`
+	DemandCoreSeconds float64 `json:"demandCoreSeconds"`
 	// UnderProvisionedSeconds is the time with demand above Ready pods x
 	// capacity (the request in cores, or the rate capacity).
-	UnderProvisionedSeconds float64
+	UnderProvisionedSeconds float64 `json:"underProvisionedSeconds"`
 	// ScaleEvents are changes of the desired replicas (or of the pod count
 	// when kube-state-metrics has no desired replicas), ScaleUps+ScaleDowns.
-	ScaleEvents, ScaleUps, ScaleDowns int
-	MaxReplicas                       int
-	AveragePods                       float64
+	ScaleEvents int     `json:"scaleEvents"`
+	ScaleUps    int     `json:"scaleUps"`
+	ScaleDowns  int     `json:"scaleDowns"`
+	MaxReplicas int     `json:"maxReplicas"`
+	AveragePods float64 `json:"averagePods"`
 	// Sources name where pods, Ready pods, desired replicas and requests
 	// came from ("kube-state-metrics", "pod series", "template").
-	PodsFrom, ReadyFrom, ReplicasFrom, RequestFrom string
+	PodsFrom     string `json:"podsFrom"`
+	ReadyFrom    string `json:"readyFrom"`
+	ReplicasFrom string `json:"replicasFrom"`
+	RequestFrom  string `json:"requestFrom"`
 }
 
 // actualInput is what the reconstruction of the actual run needs, per

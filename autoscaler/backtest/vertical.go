@@ -17,7 +17,7 @@ import (
 // does not show: the slack of the current request over the window and the
 // time the recommendation would have been exceeded.
 type Container struct {
-	Name string
+	Name string `json:"name"`
 	// Current and Recommended requests: CPU in millicores, memory in bytes
 	// (0: none; no memory recommendation without memory history).
 	CurrentCPUMillis, RecommendedCPUMillis     int64
@@ -25,10 +25,12 @@ type Container struct {
 	// SlackCoreHours and SlackGiBHours are ∫ Σ pods (current request −
 	// usage) over the window, where positive: what the current request
 	// reserved and did not use (0 without a current request).
-	SlackCoreHours, SlackGiBHours float64
+	SlackCoreHours float64 `json:"slackCoreHours"`
+	SlackGiBHours  float64 `json:"slackGiBHours"`
 	// CPUExceededMinutes and MemoryExceededMinutes are the time in which a
 	// pod's usage of this container was above the recommended request.
-	CPUExceededMinutes, MemoryExceededMinutes float64
+	CPUExceededMinutes    float64 `json:"cpuExceededMinutes"`
+	MemoryExceededMinutes float64 `json:"memoryExceededMinutes"`
 }
 
 // Request is a container's current request from the workload's template.
