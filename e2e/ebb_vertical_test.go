@@ -67,7 +67,7 @@ func verticalRows(ctx context.Context, o harness.EbbOptions, kind, name string) 
 // no patch. Then `ebb run` in mode apply with vertical mode rollout patches
 // the Deployment's template to the recommended targets, once (rollout
 // period 1h). minReplicas = maxReplicas keeps the horizontal side still.
-// In-place resize needs kwok stages that complete a resize (e2e-cluster.md §9).
+// In-place resize is TestEbbVerticalInPlace (ebb_inplace_test.go).
 func TestEbbVertical(t *testing.T) {
 	const ns, name = "ebb-vertical", "web"
 	s := setup(t, ns)
