@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-autoscaler/ebb/e2e/harness"
 )
@@ -24,13 +26,17 @@ import (
 //   - dry (dry-run): the same metric (applied dry_run="true");
 //   - ghost: an External metric whose PromQL selects a series nobody
 //     exports, so every pass is a Prometheus no_data error and a
-//     missing-metrics hold.
+//     missing-metrics hold;
+//   - shadowed: no policy target but an HPA (shadowHPAs: true), so ebb
+//     shadows it and exports ebb_hpa_desired_replicas beside its own
+//     desired replicas ("HPA vs ebb" panel).
 //
 // Vertical sections are left out: the default vertical mode (recommend)
 // exports ebb_vertical_* for every target. dryMax differs between the
 // policy written at start and its rewrite (a successful reload).
 func dashboardsPolicy(s *Suite, dryMax int) string {
-	return fmt.Sprintf(`defaults:
+	return fmt.Sprintf(`shadowHPAs: true
+defaults:
   mode: apply
   syncPeriod: 2s
   downscaleStabilization: 30s
@@ -96,6 +102,8 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	if _, err := s.Env.WaitReadyPods(ctx, ns, ghost.Selector(), 1, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	cpuWorkload(t, s, ns, "shadowed", 2)
+	shadowedHPA(t, s, ns, "shadowed", 3)
 
 	o := ebbSetup(t, s, ns, dashboardsPolicy(s, 8))
 	o.ExtraArgs = []string{"--policy-interval", "1s"}
@@ -125,6 +133,33 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	}
 	t.Logf("all %d expressions returned data within %.1fs of polling; web replicas: %s",
 		len(checks), time.Since(polled).Seconds(), watch)
+}
+
+// shadowedHPA creates an HPA for Deployment name (CPU at 50%, 1..4) and
+// writes the status kube-controller-manager's HPA controller would
+// (desiredReplicas): that controller runs only in tests running alone, so
+// in the parallel phase the status stays as written and nothing scales.
+func shadowedHPA(t *testing.T, s *Suite, ns, name string, desired int32) {
+	t.Helper()
+	ctx := context.Background()
+	minR, util := int32(1), int32(50)
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+			MinReplicas:    &minR, MaxReplicas: 4,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: "cpu", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &util}}}},
+		},
+	}
+	created, err := s.Env.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 2, DesiredReplicas: desired}
+	if _, err := s.Env.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // dashboardChecks returns every panel query of both dashboards with the
@@ -158,6 +193,7 @@ func dashboardChecks(t *testing.T, s *Suite, ns string) []promCheck {
 		"web held down":         `ebb_stabilized_total{namespace="%s", target="Deployment/web", direction="down"} > 0`,
 		"ghost missing metrics": `ebb_missing_metrics_total{namespace="%s", target="Deployment/ghost"} > 0`,
 		"web vertical cpu":      `ebb_vertical_recommendation_cpu_cores{namespace="%s", target="Deployment/web", container="app", bound="target"} > 0`,
+		"shadowed HPA desired":  `ebb_hpa_desired_replicas{namespace="%s", target="Deployment/shadowed"} == 3`,
 	}
 	for what, f := range scenario {
 		checks = append(checks, promCheck{what: "scenario: " + what, expr: fmt.Sprintf(f, ns)})
