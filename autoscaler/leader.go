@@ -24,6 +24,10 @@ type ElectionOptions struct {
 	LeaseDuration time.Duration
 	RenewDeadline time.Duration
 	RetryPeriod   time.Duration
+	// Fence, when set, is armed: writes checked against it are refused
+	// outside a term and once the lease was not renewed within
+	// RenewDeadline (see LeaseFence).
+	Fence *LeaseFence
 }
 
 // DefaultElectionOptions returns the lease name "ebb" and client-go's
@@ -132,10 +136,14 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 	if err := o.Validate(); err != nil {
 		return fmt.Errorf("invalid election options: %w", err)
 	}
-	lock := &resourcelock.LeaseLock{
+	var lock resourcelock.Interface = &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: o.Namespace, Name: o.LeaseName},
 		Client:     o.Leases,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: o.Identity},
+	}
+	if o.Fence != nil {
+		o.Fence.arm(o.RenewDeadline)
+		lock = fencedLock{Interface: lock, fence: o.Fence}
 	}
 	for ctx.Err() == nil {
 		if err := l.campaign(ctx, o, lock); err != nil {
@@ -182,6 +190,8 @@ func (l *Loop) campaign(ctx context.Context, o ElectionOptions, lock resourceloc
 				}
 				started, leading = true, true
 				mu.Unlock()
+				o.Fence.term(true)
+				defer o.Fence.term(false)
 				l.SetLeader(true)
 				l.log.Info("leading", "lease", o.LeaseName, "identity", o.Identity)
 				l.lead(ctx, term, release)

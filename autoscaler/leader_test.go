@@ -192,29 +192,7 @@ func TestLostLeaseFlushesNothing(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- a.RunElected(ctx, o) }()
 		time.Sleep(time.Minute)
-		// Another replica takes the lease (as after a partition) and renews it.
-		steal := func() {
-			lease, err := c.kube.CoordinationV1().Leases(testNS).Get(t.Context(), "ebb", metav1.GetOptions{})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			lease.Spec.HolderIdentity = ptr.To("b")
-			lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-			if _, err := c.kube.CoordinationV1().Leases(testNS).Update(t.Context(), lease, metav1.UpdateOptions{}); err != nil {
-				t.Error(err)
-			}
-		}
-		thief, stopThief := context.WithCancel(t.Context())
-		thiefDone := make(chan struct{})
-		go func() {
-			defer close(thiefDone)
-			for thief.Err() == nil {
-				steal()
-				time.Sleep(5 * time.Second)
-			}
-		}()
-		defer func() { stopThief(); <-thiefDone }()
+		defer stealLease(t, c)()
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		if terms, running, holders := f.state(); terms != 1 || running != 0 || len(holders) != 0 {
@@ -228,6 +206,33 @@ func TestLostLeaseFlushesNothing(t *testing.T) {
 			t.Errorf("a standby's shutdown flushed %v, want nothing", holders)
 		}
 	})
+}
+
+// stealLease makes replica "b" take the Lease and renew it every 5s (as
+// after a partition) until the returned function is called.
+func stealLease(t *testing.T, c *cluster) (stop func()) {
+	steal := func() {
+		lease, err := c.kube.CoordinationV1().Leases(testNS).Get(t.Context(), "ebb", metav1.GetOptions{})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		lease.Spec.HolderIdentity = ptr.To("b")
+		lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		if _, err := c.kube.CoordinationV1().Leases(testNS).Update(t.Context(), lease, metav1.UpdateOptions{}); err != nil {
+			t.Error(err)
+		}
+	}
+	thief, stopThief := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for thief.Err() == nil {
+			steal()
+			time.Sleep(5 * time.Second)
+		}
+	}()
+	return func() { stopThief(); <-done }
 }
 
 // TestRunLeaderFlushes: without election the only replica flushes on

@@ -74,7 +74,20 @@ type Options struct {
 	MaxBytes int
 	// ReadOnly stores load and never write (ebb report, a standby).
 	ReadOnly bool
+	// Writer names who writes (the replica's leader-election identity): every
+	// write sets it as annotation WriterAnnotation, so an operator (and the
+	// e2e failover test) sees which replica last wrote a ConfigMap. Empty:
+	// no annotation.
+	Writer string
+	// Fence, when set, is called right before every write; an error
+	// refuses the write (a replica that is no longer sure it leads writes
+	// nothing: autoscaler.LeaseFence.Check).
+	Fence func() error
 }
+
+// WriterAnnotation on a ConfigMap names the replica that last wrote it
+// (Options.Writer).
+const WriterAnnotation = "ebb.io/writer"
 
 // Store is the set of records of one Name in one namespace. Load reads them
 // all (one LIST); Put and Delete change them in memory; Sync and Flush write
@@ -404,7 +417,15 @@ func (s *Store) writeOnce(ctx context.Context, name string, cm *configMap) (retr
 	}
 	obj := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.o.Namespace, ResourceVersion: rv,
 		Labels: map[string]string{ManagedByLabel: "ebb", StoreLabel: s.o.Name}}}
+	if s.o.Writer != "" {
+		obj.Annotations = map[string]string{WriterAnnotation: s.o.Writer}
+	}
 	setContent(obj, content)
+	if s.o.Fence != nil {
+		if err := s.o.Fence(); err != nil {
+			return false, fmt.Errorf("write configmap %s/%s: %w", s.o.Namespace, name, err)
+		}
+	}
 	cms := s.o.Client.ConfigMaps(s.o.Namespace)
 	var got *corev1.ConfigMap
 	if rv == "" {

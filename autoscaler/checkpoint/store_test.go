@@ -215,7 +215,9 @@ func TestPlacementMovesRecords(t *testing.T) {
 func TestContentLabelsAndDelete(t *testing.T) {
 	c := fake.NewClientset()
 	apitest.Enforce(c, configMaps)
-	s := newStore(t, c, func(o *Options) { o.Name, o.Place = "ebb-vertical", func(string) string { return "ebb-vertical-web" } })
+	s := newStore(t, c, func(o *Options) {
+		o.Name, o.Place, o.Writer = "ebb-vertical", func(string) string { return "ebb-vertical-web" }, "ebb-7d9f-a"
+	})
 	mustLoad(t, s)
 	if err := s.Put("checkpoint", []byte{0xff, 0x00}); err != nil {
 		t.Fatal(err)
@@ -233,7 +235,8 @@ func TestContentLabelsAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ebb-vertical-web", Namespace: ns,
-		Labels: map[string]string{ManagedByLabel: "ebb", StoreLabel: "ebb-vertical"}},
+		Labels:      map[string]string{ManagedByLabel: "ebb", StoreLabel: "ebb-vertical"},
+		Annotations: map[string]string{WriterAnnotation: "ebb-7d9f-a"}},
 		Data:       map[string]string{"lastResize": "2025-01-01T00:00:00Z"},
 		BinaryData: map[string][]byte{"checkpoint": {0xff, 0x00}}}
 	if d := cmp.Diff(want, cm, cmpIgnoreRV); d != "" {
@@ -306,5 +309,28 @@ func TestOptionsAndKeys(t *testing.T) {
 		if got := Key(in); got != want {
 			t.Errorf("Key(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFenceRefusesWrites: a write the fence refuses is not sent, and the
+// record stays unsaved (named), to be written once the fence allows it.
+func TestFenceRefusesWrites(t *testing.T) {
+	c := fake.NewClientset()
+	v := apitest.Enforce(c, configMaps)
+	fenced := errors.New("not leading")
+	var refuse error = fenced
+	s := newStore(t, c, func(o *Options) { o.Fence = func() error { return refuse } })
+	mustLoad(t, s)
+	put(t, s, "Deployment.web", "1")
+	err := s.Flush(t.Context())
+	if !errors.Is(err, fenced) || v.Writes() != 0 {
+		t.Fatalf("Flush() = %v with %d writes, want the fence's error and no write", err, v.Writes())
+	}
+	if d := cmp.Diff([]string{"Deployment.web"}, s.Unsaved()); d != "" {
+		t.Errorf("Unsaved() (-want +got):\n%s", d)
+	}
+	refuse = nil
+	if err := s.Flush(t.Context()); err != nil || v.Writes() != 1 {
+		t.Errorf("Flush() after the fence allows = %v with %d writes, want 1 write", err, v.Writes())
 	}
 }

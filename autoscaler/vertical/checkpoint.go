@@ -22,10 +22,12 @@ const (
 )
 
 // NewStore returns the vertical checkpoint store of namespace; a read-only
-// store loads and never writes (ebb report).
-func NewStore(c corev1client.ConfigMapsGetter, namespace string, readOnly bool) (*checkpoint.Store, error) {
+// store loads and never writes (ebb report). writer names the replica in
+// the ConfigMaps it writes (checkpoint.WriterAnnotation); fence, when set,
+// is checked before each write (checkpoint.Options.Fence).
+func NewStore(c corev1client.ConfigMapsGetter, namespace string, readOnly bool, writer string, fence func() error) (*checkpoint.Store, error) {
 	return checkpoint.New(checkpoint.Options{Client: c, Namespace: namespace, Name: StoreName,
-		Place: placement, ReadOnly: readOnly})
+		Place: placement, ReadOnly: readOnly, Writer: writer, Fence: fence})
 }
 
 func histogramsKey(target string) string { return checkpoint.Key(target) }

@@ -39,7 +39,7 @@ func newKube(objs ...runtime.Object) *fake.Clientset {
 
 func newStore(t *testing.T, kube *fake.Clientset, readOnly bool) *checkpoint.Store {
 	t.Helper()
-	s, err := NewStore(kube.CoreV1(), testNS, readOnly)
+	s, err := NewStore(kube.CoreV1(), testNS, readOnly, "ebb-a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,11 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// ReadOnly loads checkpoints and never writes them (ebb report).
 	ReadOnly bool
+	// Identity names this replica in the checkpoints it writes.
+	Identity string
+	// Fence, when set, is checked right before each checkpoint write (an
+	// error refuses it: autoscaler.LeaseFence.Check).
+	Fence    func() error
 	Actuator ActuatorOptions
 }
 
@@ -96,7 +101,7 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry() // metrics not exported
 	}
-	store, err := NewStore(o.Client.CoreV1(), o.Namespace, o.ReadOnly)
+	store, err := NewStore(o.Client.CoreV1(), o.Namespace, o.ReadOnly, o.Identity, o.Fence)
 	if err != nil {
 		return nil, fmt.Errorf("vertical checkpoint store: %w", err)
 	}

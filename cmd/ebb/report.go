@@ -219,7 +219,7 @@ func reportPass(ctx context.Context, c *clients, ns string, compiled *policy.Com
 	if err != nil {
 		return report.Report{}, err
 	}
-	state, err := stateStore(c, ns, true) // reads the running ebb's checkpoints, never writes
+	state, err := stateStore(c, ns, true, "", nil) // reads the running ebb's checkpoints, never writes
 	if err != nil {
 		return report.Report{}, err
 	}

@@ -69,7 +69,7 @@ func (o optsScale) Update(ctx context.Context, gr schema.GroupResource, sc *auto
 // mustStateStore is ebb report's read-only state store on c.
 func mustStateStore(t *testing.T, c *clients) *checkpoint.Store {
 	t.Helper()
-	s, err := stateStore(c, "shop", true)
+	s, err := stateStore(c, "shop", true, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

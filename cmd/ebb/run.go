@@ -61,6 +61,9 @@ type loopFlags struct {
 	targetTimeout   time.Duration
 	stallPeriods    int
 	shutdownTimeout time.Duration
+	// verticalCheckpoints is how often the leader saves changed vertical
+	// state.
+	verticalCheckpoints time.Duration
 }
 
 func newRunOptions() *runOptions {
@@ -68,7 +71,7 @@ func newRunOptions() *runOptions {
 	return &runOptions{cluster: newClusterOptions(), metricsAddr: ":8080", leaseName: "ebb",
 		policyInterval: policy.DefaultWatchInterval, statusHistory: 6 * time.Hour, statusResolution: time.Minute,
 		loop: loopFlags{workers: d.Workers, targetTimeout: d.TargetTimeout, stallPeriods: d.StallPeriods,
-			shutdownTimeout: d.ShutdownTimeout}}
+			shutdownTimeout: d.ShutdownTimeout, verticalCheckpoints: vertical.DefaultOptions().CheckpointInterval}}
 }
 
 // apply sets the flags on o.
@@ -88,6 +91,8 @@ func (o *runOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.loop.targetTimeout, "target-timeout", o.loop.targetTimeout, "deadline of each target's reads and decision, and of its actuation, within a pass")
 	fs.IntVar(&o.loop.stallPeriods, "stall-periods", o.loop.stallPeriods, "sync periods without a completed pass after which /healthz fails and the lease is given up")
 	fs.DurationVar(&o.loop.shutdownTimeout, "shutdown-timeout", o.loop.shutdownTimeout, "bound on the final checkpoints on SIGTERM")
+	fs.DurationVar(&o.loop.verticalCheckpoints, "vertical-checkpoint-interval", o.loop.verticalCheckpoints,
+		"how often the leader saves the vertical state that changed (a crash loses at most this much usage history)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "the read-only install profile (deploy/; no write access to workloads): compute and report every decision, send none, not even a dry-run")
 	fs.DurationVar(&o.statusHistory, "status-history", o.statusHistory, "how far back the leader's /status keeps each target's decisions (in memory)")
 	fs.DurationVar(&o.statusResolution, "status-resolution", o.statusResolution, "one /status sample per target per this step (the step's last pass)")
@@ -122,6 +127,9 @@ func (o *runOptions) Validate() error {
 	if o.statusHistory <= 0 || o.statusResolution <= 0 || o.statusResolution > o.statusHistory {
 		errs = append(errs, fmt.Errorf("--status-history %v, --status-resolution %v: both must be greater than 0, the resolution at most the history",
 			o.statusHistory, o.statusResolution))
+	}
+	if o.loop.verticalCheckpoints <= 0 {
+		errs = append(errs, fmt.Errorf("--vertical-checkpoint-interval %v: must be greater than 0", o.loop.verticalCheckpoints))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return badInput(err)
@@ -233,6 +241,10 @@ type loopParts struct {
 	readOnly bool
 	// status, when set, records the leader's passes (ebb run's /status).
 	status *autoscaler.StatusHistory
+	// identity names this replica in the checkpoints it writes; fence,
+	// when set, is checked before each checkpoint write.
+	identity string
+	fence    func() error
 }
 
 // newLoop starts namespace-limited informers (pods, HPAs, and the
@@ -287,9 +299,11 @@ func newLoop(ctx context.Context, p loopParts) (*autoscaler.Loop, error) {
 }
 
 // stateStore is the ConfigMap store of the horizontal state (ebb-state-*
-// shards); ebb report's is read-only.
-func stateStore(c *clients, ns string, readOnly bool) (*checkpoint.Store, error) {
-	return checkpoint.New(checkpoint.Options{Client: c.kube.CoreV1(), Namespace: ns, Name: autoscaler.StateStoreName, ReadOnly: readOnly})
+// shards); ebb report's is read-only. writer names this replica in the
+// ConfigMaps it writes (annotation ebb.io/writer).
+func stateStore(c *clients, ns string, readOnly bool, writer string, fence func() error) (*checkpoint.Store, error) {
+	return checkpoint.New(checkpoint.Options{Client: c.kube.CoreV1(), Namespace: ns, Name: autoscaler.StateStoreName,
+		ReadOnly: readOnly, Writer: writer, Fence: fence})
 }
 
 // eventRecorder sends Events to the namespace only (a namespace-scoped
@@ -318,7 +332,10 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	defer shutdown(srv)
 	recorder, stopEvents := eventRecorder(c.kube, ns)
 	defer stopEvents()
-	w, loop, err := startPolicy(ctx, f, ns, c, reg, recorder, log, status)
+	// The fence refuses state writes once this replica is not sure it
+	// leads (armed only with --leader-elect).
+	fence := autoscaler.NewLeaseFence()
+	w, loop, err := startPolicy(ctx, f, ns, c, reg, recorder, log, status, fence)
 	if err != nil {
 		return err
 	}
@@ -335,6 +352,7 @@ func serve(ctx context.Context, f *runOptions, cfg *rest.Config, ns string, log 
 	}
 	eo := autoscaler.DefaultElectionOptions()
 	eo.Leases, eo.Namespace, eo.LeaseName, eo.Identity = c.kube.CoordinationV1(), ns, f.leaseName, f.identity
+	eo.Fence = fence
 	return loop.RunElected(ctx, eo)
 }
 
@@ -380,7 +398,7 @@ func withStatus(h http.Handler, status *autoscaler.StatusHistory, health *lateHe
 // "success" only then, "invalid" for a rejected file and "error" for a
 // valid one that could not be applied (the last good policy stays).
 func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg prometheus.Registerer, recorder record.EventRecorder, log *slog.Logger,
-	status *autoscaler.StatusHistory) (*policy.Watcher, *autoscaler.Loop, error) {
+	status *autoscaler.StatusHistory, fence *autoscaler.LeaseFence) (*policy.Watcher, *autoscaler.Loop, error) {
 	var loop *autoscaler.Loop
 	var holder *autoscaler.PolicyHolder
 	var current *policy.Compiled
@@ -424,13 +442,14 @@ func startPolicy(ctx context.Context, f *runOptions, ns string, c *clients, reg 
 	if prom, err = newPrometheus(current, sm, log); err != nil {
 		return nil, nil, err
 	}
-	state, err := stateStore(c, ns, false)
+	state, err := stateStore(c, ns, false, f.identity, fence.Check)
 	if err != nil {
 		return nil, nil, err
 	}
 	holder = autoscaler.NewPolicyHolder(ns, current, promSource(prom))
 	loop, err = newLoop(ctx, loopParts{c: c, namespace: ns, holder: holder, compiled: current, prom: prom, sm: sm, reg: reg,
-		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop, readOnly: f.readOnly, status: status})
+		recorder: recorder, log: log, checkpointVertical: true, state: state, loop: f.loop, readOnly: f.readOnly, status: status,
+		identity: f.identity, fence: fence.Check})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -505,6 +524,10 @@ func newVertical(p loopParts, history vertical.RangeQuerier) (verticalAdapter, e
 	o.Namespace, o.Logger, o.Registerer, o.Client = p.namespace, p.log, p.reg, p.c.kube
 	o.History = history
 	o.ReadOnly = !p.checkpointVertical // ebb report reads the checkpoints, never writes them
+	o.Identity, o.Fence = p.identity, p.fence
+	if p.loop.verticalCheckpoints > 0 {
+		o.CheckpointInterval = p.loop.verticalCheckpoints
+	}
 	o.Actuator.Recorder = p.recorder
 	r, err := vertical.NewRunner(o)
 	if err != nil {

@@ -41,7 +41,7 @@ func TestPolicyHotReload(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		w, loop, err := startPolicy(ctx, f, "shop", c, reg, rec, log, nil)
+		w, loop, err := startPolicy(ctx, f, "shop", c, reg, rec, log, nil, nil)
 		if err != nil {
 			t.Fatalf("startPolicy() error = %v", err)
 		}
@@ -146,7 +146,7 @@ func TestPolicyReloadRebuildsPrometheus(t *testing.T) {
 	f.policy, f.policyInterval = path, 10*time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	w, loop, err := startPolicy(ctx, f, "shop", c, reg, record.NewFakeRecorder(100), slog.New(slog.DiscardHandler), nil)
+	w, loop, err := startPolicy(ctx, f, "shop", c, reg, record.NewFakeRecorder(100), slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
