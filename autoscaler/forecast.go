@@ -231,7 +231,7 @@ func sumSeries(series []metricsource.Series, container string) []forecast.Sample
 // reportForecast is the forecast of d in the report.
 func reportForecast(c proactive.Config, d proactive.Decision) *report.Forecast {
 	f := &report.Forecast{Mode: string(c.Mode), GateOpen: d.GateOpen, Replicas: d.Floor, Reactive: d.Reactive,
-		Gate: report.Condition{Reason: d.GateReason, Message: d.GateMessage}}
+		Gate: report.Condition{Reason: d.GateReason, Message: d.GateMessage()}}
 	for _, mf := range d.Forecasts {
 		fc := mf.Forecast
 		f.Metrics = append(f.Metrics, report.MetricForecast{Metric: mf.Metric, Demand: fc.Demand / 1000, Observed: fc.Level / 1000,

@@ -34,7 +34,11 @@ func (t *Target) demand(i int, m horizontal.MetricSpec, v horizontal.MetricValue
 			break
 		}
 	}
-	cur := make(map[string]bool, len(v.PodValues))
+	cur := t.spare
+	if cur == nil {
+		cur = make(map[string]bool, len(v.PodValues))
+	}
+	clear(cur)
 	var sum float64
 	var at time.Time
 	for name, s := range v.PodValues {
@@ -44,6 +48,6 @@ func (t *Target) demand(i int, m horizontal.MetricSpec, v horizontal.MetricValue
 			at = s.Timestamp
 		}
 	}
-	t.measured[i] = cur
+	t.measured[i], t.spare = cur, prev // the previous set is reused next time
 	return forecast.Sample{At: at, Value: sum}, complete && len(v.PodValues) > 0
 }

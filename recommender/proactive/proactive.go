@@ -144,9 +144,19 @@ type Decision struct {
 	// GateOpen and GateReason are the ForecastActive condition: open when
 	// at least one metric's forecast may act (mode on) or would (mode
 	// forecast-only reports ForecastOnly and GateOpen as if it were on).
-	GateOpen    bool
-	GateReason  string
-	GateMessage string
+	GateOpen   bool
+	GateReason string
+	// config is what the decision was made with (for GateMessage).
+	config Config
+}
+
+// GateMessage explains GateReason (built on demand: a simulation asks for
+// it never, the loop once per pass).
+func (d Decision) GateMessage() string {
+	if d.GateReason == ReasonOff {
+		return "proactive mode is off"
+	}
+	return gateMessage(d.Forecasts, d.config, d.GateOpen)
 }
 
 // Target is the forecast state of one target: a demand model per metric.
@@ -157,6 +167,7 @@ type Target struct {
 	// measured are the pods each per-pod metric had a sample for at the
 	// last observation (see demand).
 	measured []map[string]bool
+	spare    map[string]bool
 }
 
 // NewTarget returns a target with no history; o must pass Validate.
@@ -190,12 +201,12 @@ func (t *Target) model(i int) *forecast.Model {
 func (t *Target) Decide(o horizontal.Observation, s horizontal.Spec, opt horizontal.Options, h *horizontal.History, c Config, horizon time.Duration) Decision {
 	if c.Mode == ModeOff || c.Mode == "" {
 		d := horizontal.Decide(o, s, opt, h)
-		return Decision{Decision: d, Reactive: d.Replicas, GateReason: ReasonOff, GateMessage: "proactive mode is off"}
+		return Decision{Decision: d, Reactive: d.Replicas, GateReason: ReasonOff, config: c}
 	}
 	if c.Horizon > 0 {
 		horizon = c.Horizon
 	}
-	var out Decision
+	out := Decision{config: c}
 	var tol tolerances
 	tol.down, tol.up = s.Tolerances(opt)
 	for i, m := range s.Metrics {
@@ -208,7 +219,7 @@ func (t *Target) Decide(o horizontal.Observation, s horizontal.Spec, opt horizon
 		}
 		out.Forecasts = append(out.Forecasts, mf)
 	}
-	out.GateOpen, out.GateReason, out.GateMessage = gate(out.Forecasts, c)
+	out.GateOpen, out.GateReason = gate(out.Forecasts, c)
 	if c.Mode == ModeOn && out.GateOpen && out.Floor > 0 {
 		out.Decision, out.Reactive = horizontal.DecideWithFloor(o, s, opt, h, out.Floor)
 		return out
@@ -246,13 +257,37 @@ func (t *Target) forecastMetric(i int, m horizontal.MetricSpec, o horizontal.Obs
 	return mf
 }
 
-// gate summarizes the metrics' gates as the ForecastActive condition.
-func gate(fs []MetricForecast, c Config) (bool, string, string) {
+// gate summarizes the metrics' gates as the ForecastActive condition's
+// status and reason.
+func gate(fs []MetricForecast, c Config) (bool, string) {
 	if len(fs) == 0 {
-		return false, ReasonNoForecast, "no metric to forecast"
+		return false, ReasonNoForecast
 	}
 	for _, f := range fs {
 		if f.Open {
+			if c.Mode == ModeForecastOnly {
+				return true, ReasonForecastOnly
+			}
+			return true, ReasonForecastActive
+		}
+	}
+	switch r := fs[0].Reason; r {
+	case ReasonHistoryTooShort, ReasonErrorTooHigh:
+		return false, r
+	}
+	return false, ReasonNoForecast
+}
+
+// gateMessage is the condition's message for gate's result.
+func gateMessage(fs []MetricForecast, c Config, open bool) string {
+	if len(fs) == 0 {
+		return "no metric to forecast"
+	}
+	if open {
+		for _, f := range fs {
+			if !f.Open {
+				continue
+			}
 			floor := "within or below the tolerance band, no floor"
 			if f.Replicas > 0 {
 				floor = fmt.Sprintf("floor %d replicas", f.Replicas)
@@ -260,19 +295,19 @@ func gate(fs []MetricForecast, c Config) (bool, string, string) {
 			msg := fmt.Sprintf("%s forecast %.4g in %v (error %.2f <= %.2f, history %v): %s",
 				f.Metric, f.Forecast.Demand/1000, f.Forecast.Horizon, f.Forecast.Error, c.MaxError, f.Forecast.History.Round(time.Second), floor)
 			if c.Mode == ModeForecastOnly {
-				return true, ReasonForecastOnly, "mode forecast-only; " + msg
+				return "mode forecast-only; " + msg
 			}
-			return true, ReasonForecastActive, msg
+			return msg
 		}
 	}
 	f := fs[0]
 	switch f.Reason {
 	case ReasonHistoryTooShort:
-		return false, f.Reason, fmt.Sprintf("%s history %v is below minHistory %v", f.Metric, f.Forecast.History.Round(time.Second), c.MinHistory)
+		return fmt.Sprintf("%s history %v is below minHistory %v", f.Metric, f.Forecast.History.Round(time.Second), c.MinHistory)
 	case ReasonErrorTooHigh:
-		return false, f.Reason, fmt.Sprintf("%s forecast error %.2f is above maxError %.2f", f.Metric, f.Forecast.Error, c.MaxError)
+		return fmt.Sprintf("%s forecast error %.2f is above maxError %.2f", f.Metric, f.Forecast.Error, c.MaxError)
 	}
-	return false, ReasonNoForecast, fmt.Sprintf("%s has no demand sample to forecast from", f.Metric)
+	return fmt.Sprintf("%s has no demand sample to forecast from", f.Metric)
 }
 
 // Checkpoint returns the state of every metric's model, in spec order (a

@@ -111,7 +111,7 @@ func TestModes(t *testing.T) {
 			}
 			last := ds[len(ds)-1]
 			if last.GateReason != tc.wantGate {
-				t.Errorf("last gate reason = %q (%s), want %q", last.GateReason, last.GateMessage, tc.wantGate)
+				t.Errorf("last gate reason = %q (%s), want %q", last.GateReason, last.GateMessage(), tc.wantGate)
 			}
 			if tc.mode != ModeOff && (len(last.Forecasts) != 1 || !last.Forecasts[0].Forecast.OK || last.Forecasts[0].Forecast.Slope <= 0) {
 				t.Errorf("last forecasts = %+v, want one rising forecast", last.Forecasts)
@@ -177,8 +177,8 @@ func TestGate(t *testing.T) {
 			for at := 15 * time.Second; at <= 20*time.Minute; at += 15 * time.Second {
 				d = tg.Decide(observe(t0.Add(at), 10, 10, int64(1500+r.IntN(3000))), spec, horizontal.DefaultOptions(), &h, tc.c, time.Minute)
 			}
-			if d.GateReason != tc.wantReason || !strings.Contains(d.GateMessage, tc.wantMsg) {
-				t.Errorf("gate = %q %q, want %q containing %q", d.GateReason, d.GateMessage, tc.wantReason, tc.wantMsg)
+			if d.GateReason != tc.wantReason || !strings.Contains(d.GateMessage(), tc.wantMsg) {
+				t.Errorf("gate = %q %q, want %q containing %q", d.GateReason, d.GateMessage(), tc.wantReason, tc.wantMsg)
 			}
 			if d.GateOpen != (tc.wantReason == ReasonForecastActive) {
 				t.Errorf("GateOpen = %v with reason %s", d.GateOpen, d.GateReason)
