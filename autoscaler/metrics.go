@@ -64,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		metricTarget: gauge("ebb_metric_target", "Target of the metric, in the unit of ebb_metric_value.", "metric"),
 		reason:       gauge("ebb_decision_reason", "1 for the reason of the last decision, 0 for reasons seen before.", "reason"),
 		stabilized:   counter("ebb_stabilized_total", "Passes where a stabilization window held the recommendation.", "direction"),
-		actuations:   counter("ebb_actuations_total", "Scale patches by result (success, conflict, error).", "result", "dry_run"),
+		actuations:   counter("ebb_actuations_total", "Scale writes (Updates of the Scale read) by result: success, conflict (changed since it was read), error.", "result", "dry_run"),
 		missing:      counter("ebb_missing_metrics_total", "Passes that held the scale because metrics were missing."),
 		unsaved:      gauge("ebb_state_unsaved", "1 while the target's checkpoint could not be saved (it is then not actuated)."),
 		passDuration: f.NewHistogram(prometheus.HistogramOpts{Name: "ebb_pass_duration_seconds",
