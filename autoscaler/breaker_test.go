@@ -116,14 +116,7 @@ func (hangingProm) Scalar(ctx context.Context, _ string, _ time.Time) (float64, 
 // for one probe per cooldown (30 s).
 func TestHangingPrometheusDelaysOnlyItsTargets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t)
-		c.addWorkload(t, "cpu", 2, 100, time.Now().Add(-time.Hour))
-		c.addWorkload(t, "queue", 2, 50, time.Now().Add(-time.Hour))
-		q := cpuTarget("queue", policy.ModeApply, nil)
-		q.Spec.Metrics = []horizontal.MetricSpec{{Type: horizontal.ExternalMetric, Name: "depth",
-			Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 10_000}}}
-		q.Queries = map[string]string{"depth": "sum(queue_depth)"}
-		l, _ := c.newLoop(t, loopConfig{targets: []Target{q, cpuTarget("cpu", policy.ModeApply, nil)}, prom: hangingProm{}})
+		c, l := hangingQueueAndCPU(t)
 		var took []time.Duration
 		for range 6 {
 			start := time.Now()
@@ -151,10 +144,9 @@ func TestHangingPrometheusDelaysOnlyItsTargets(t *testing.T) {
 }
 
 // TestPassDeadline: with one worker and three targets on a Prometheus that
-// never answers (a breaker that would not open yet), the pass ends at its
-// deadline (one sync period): the first target holds after its own
-// deadline (and its actuation phase is interrupted), the others are
-// reported Interrupted, and Pass says why.
+// never answers (a breaker that would not open yet), the read phase ends at
+// its deadline (one sync period): the first target holds after its own
+// deadline, the others are reported Interrupted, and Pass says why.
 func TestPassDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newCluster(t)
@@ -181,9 +173,54 @@ func TestPassDeadline(t *testing.T) {
 		for _, rt := range rep.Targets {
 			got = append(got, fmt.Sprint(reasons(rt.Blocking)))
 		}
-		want := []string{"[MissingMetricsHold Interrupted]", "[Interrupted]", "[Interrupted]"}
+		want := []string{"[MissingMetricsHold]", "[Interrupted]", "[Interrupted]"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("blocking per target = %v, want %v", got, want)
 		}
 	})
+}
+
+// TestReadDeadlineStillWrites: a sync period (2 s) shorter than the target
+// deadline (10 s), as in a policy with a short syncPeriod: a Prometheus
+// that never answers holds its target until the read phase's deadline, and
+// the CPU target decided meanwhile is still checkpointed and scaled in the
+// same pass; the pass ends within two sync periods and counts as completed
+// (the watchdog sees progress), while Pass names the interruption.
+func TestReadDeadlineStillWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, l := hangingQueueAndCPU(t)
+		l.o.PassTimeout = 2 * time.Second
+		l.progress.Store(1) // running passes, as Run does
+		start := time.Now()
+		rep, err := l.Pass(t.Context(), start)
+		if err == nil || !errors.Is(err, errPassDeadline) {
+			t.Errorf("Pass() error = %v, want the pass deadline named", err)
+		}
+		if took := time.Since(start); took > 4*time.Second {
+			t.Errorf("pass took %v, want at most two pass timeouts (4s)", took)
+		}
+		if got := c.replicasOf("cpu"); got < 4 {
+			t.Errorf("cpu target replicas = %d, want it scaled up (>= 4) in the pass the queue target's read hung", got)
+		}
+		if got := reasons(rep.Targets[0].Blocking); fmt.Sprint(got) != "[Interrupted]" {
+			t.Errorf("queue target blocked by %v, want [Interrupted]", got)
+		}
+		if p := l.progress.Load(); p == 1 {
+			t.Error("a pass that ended at its deadline did not count as progress (the watchdog would call it stalled)")
+		}
+	})
+}
+
+// hangingQueueAndCPU is a loop with two targets: queue on a Prometheus
+// that never answers, cpu on CPU utilization (it wants to scale up).
+func hangingQueueAndCPU(t *testing.T) (*cluster, *Loop) {
+	c := newCluster(t)
+	c.addWorkload(t, "cpu", 2, 100, time.Now().Add(-time.Hour))
+	c.addWorkload(t, "queue", 2, 50, time.Now().Add(-time.Hour))
+	q := cpuTarget("queue", policy.ModeApply, nil)
+	q.Spec.Metrics = []horizontal.MetricSpec{{Type: horizontal.ExternalMetric, Name: "depth",
+		Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 10_000}}}
+	q.Queries = map[string]string{"depth": "sum(queue_depth)"}
+	l, _ := c.newLoop(t, loopConfig{targets: []Target{q, cpuTarget("cpu", policy.ModeApply, nil)}, prom: hangingProm{}})
+	return c, l
 }

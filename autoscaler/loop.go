@@ -163,7 +163,7 @@ func (l *Loop) stateLoaded() bool {
 // Pass reconciles every target of the current policy once at now and
 // returns what it observed and decided. It runs in phases, each target of
 // a phase on a worker (Options.Workers) under its own deadline
-// (TargetTimeout), the whole pass under PassTimeout:
+// (TargetTimeout); phase 1 under PassTimeout, phases 2–4 under another:
 //
 //  1. read and decide (nothing is written);
 //  2. checkpoint what changed (write-ahead: a target whose state cannot be
@@ -196,18 +196,25 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 	if timeout == 0 {
 		timeout = cfg.SyncPeriod
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errPassDeadline)
-	defer cancel()
-	if err := l.loadState(ctx, cfg, now); err != nil {
+	// Reads and decisions, then the writes, each under their own deadline:
+	// a source that hangs until the first deadline holds only the targets
+	// that read it, and the targets decided in time are still checkpointed
+	// and actuated (a pass ends within two PassTimeouts).
+	readCtx, cancelRead := context.WithTimeoutCause(ctx, timeout, errPassDeadline)
+	defer cancelRead()
+	if err := l.loadState(readCtx, cfg, now); err != nil {
 		return rep, err
 	}
 	l.applyPolicy(cfg, now)
 	p := newPass(l, cfg, now)
 	plans := make([]*plan, len(cfg.Targets))
-	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { plans[i] = l.decideTarget(ctx, p, cfg.Targets[i]) })
-	errAhead := l.checkpoint(ctx, plans, now, true)
-	l.forEach(ctx, len(plans), func(ctx context.Context, i int) { l.actuate(ctx, p, plans[i]) })
-	err = errors.Join(errAhead, l.checkpoint(ctx, plans, now, false))
+	l.forEach(readCtx, len(plans), func(ctx context.Context, i int) { plans[i] = l.decideTarget(ctx, p, cfg.Targets[i]) })
+	readStop := interrupted(readCtx)
+	writeCtx, cancelWrite := context.WithTimeoutCause(ctx, timeout, errPassDeadline)
+	defer cancelWrite()
+	errAhead := l.checkpoint(writeCtx, plans, now, true)
+	l.forEach(writeCtx, len(plans), func(ctx context.Context, i int) { l.actuate(ctx, p, plans[i]) })
+	err = errors.Join(errAhead, l.checkpoint(writeCtx, plans, now, false))
 	for _, pl := range plans {
 		l.announce(pl)
 		if pl.err != nil && !pl.stopped {
@@ -218,8 +225,13 @@ func (l *Loop) Pass(ctx context.Context, now time.Time) (report.Report, error) {
 	rep.Targets = append(rep.Targets, invalid...)
 	l.m.observeHPAs(l.o.Namespace, rep.Targets)
 	l.m.passDuration.Observe(time.Since(start).Seconds())
-	if stop := interrupted(ctx); stop != nil {
-		return rep, errors.Join(err, fmt.Errorf("pass interrupted: %w", stop))
+	if ctx.Err() != nil { // shutdown or a lost lease: not a completed pass
+		return rep, errors.Join(err, fmt.Errorf("pass interrupted: %w", context.Cause(ctx)))
+	}
+	// A pass that ended at its deadline still completed: the targets it
+	// decided in time were written, the others held (and are named).
+	if stop := errors.Join(readStop, interrupted(writeCtx)); stop != nil {
+		err = errors.Join(err, fmt.Errorf("pass interrupted: %w", stop))
 	}
 	l.m.lastPass.Set(float64(now.UnixNano()) / 1e9)
 	if l.progress.Load() != 0 { // running passes (not ebb report)

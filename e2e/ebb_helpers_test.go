@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,12 @@ func startEbb(t *testing.T, s *Suite, o harness.EbbOptions, suffix string) *ebbR
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("--- last lines of %s:\n%s", b.Log, b.LogTail(40))
+			// A goroutine dump (SIGQUIT) in the log shows where a hung
+			// ebb waits; the test has already failed.
+			if b.Alive() && syscall.Kill(b.PID, syscall.SIGQUIT) == nil {
+				time.Sleep(time.Second)
+				t.Logf("goroutine dump of ebb (SIGQUIT) appended to %s", b.Log)
+			}
 		}
 		_ = b.Terminate(5 * time.Second)
 	})

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/ebb-autoscaler/ebb/e2e/harness"
@@ -93,21 +94,28 @@ func TestEbbScaleSubresourceHonoursResourceVersion(t *testing.T) {
 			return &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: names[kind], Namespace: ns, ResourceVersion: rv},
 				Spec: autoscalingv1.ScaleSpec{Replicas: n}}
 		}
-		read, err := k.get() // what ebb's informer holds
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := k.update(scale(read, 2)); err != nil { // another writer, with what it read
-			t.Fatalf("%s: first write with the current resourceVersion: %v", kind, err)
+		// Read, then write with what was read (the workload's own
+		// controller may update its status in between: read again then).
+		var read string
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			if read, err = k.get(); err != nil { // what ebb's informer holds
+				return err
+			}
+			return k.update(scale(read, 2)) // another writer, with what it read
+		}); err != nil {
+			t.Fatalf("%s: write with the current resourceVersion: %v", kind, err)
 		}
 		if err := k.update(scale(read, 3)); !apierrors.IsConflict(err) {
 			t.Errorf("%s: scale Update with the workload's stale resourceVersion = %v, want a Conflict", kind, err)
 		}
-		fresh, err := k.get()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := k.update(scale(fresh, 3)); err != nil {
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			fresh, err := k.get()
+			if err != nil {
+				return err
+			}
+			return k.update(scale(fresh, 3))
+		}); err != nil {
 			t.Errorf("%s: scale Update with the fresh resourceVersion: %v", kind, err)
 		}
 	}
