@@ -2,8 +2,11 @@
 # build.sh builds and caches every binary the local e2e cluster runs:
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes,
 # consumed through a helper module that replaces each staging module with its v0.X.Y
-# release), etcd, kwok and metrics-server. Binaries land in $EBB_CACHE/bin/<key>/, where
-# <key> names every version; a second run with the same versions does nothing.
+# release), etcd, kwok, metrics-server and prometheus-adapter. Binaries land in
+# $EBB_CACHE/bin/<key>/, where <key> names every version; a second run with the same
+# versions does nothing. prometheus-adapter has its own key directory
+# (bin/prometheus-adapter-<version>/, so adding or bumping it rebuilds nothing else) and is
+# hard-linked into <key>/ beside the others.
 # Debian's prometheus is installed with apt-get when /usr/bin/prometheus is missing.
 set -euo pipefail
 
@@ -11,6 +14,7 @@ K8S_VERSION=${K8S_VERSION:-v1.36.3}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.7}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.9.0}
+ADAPTER_VERSION=${ADAPTER_VERSION:-v0.12.0}
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -86,6 +90,28 @@ build_install() { # name pkg@version
   mv "$bin/.gobin-$name/$name" "$bin/$name" && rmdir "$bin/.gobin-$name"
 }
 
+# build_adapter builds sigs.k8s.io/prometheus-adapter (cmd/adapter) into its own
+# version-keyed directory and links it into $bin as prometheus-adapter. It uses its own
+# k8s.io versions (no reuse of the Kubernetes build). A consumer module as for etcd: the
+# proxy serves the version but no version list, which `go install pkg@version` asks for.
+build_adapter() {
+  local dir="$cache/bin/prometheus-adapter-$ADAPTER_VERSION"
+  if [ ! -x "$dir/prometheus-adapter" ]; then
+    local mod="$cache/mod/prometheus-adapter-$ADAPTER_VERSION"
+    mkdir -p "$dir" "$mod"
+    if [ ! -f "$mod/.ok" ]; then
+      printf 'module ebb.local/e2e-adapter\n\ngo 1.26\n\nrequire sigs.k8s.io/prometheus-adapter %s\n' "$ADAPTER_VERSION" >"$mod/go.mod"
+      printf '//go:build tools\n\npackage tools\n\nimport _ "sigs.k8s.io/prometheus-adapter/cmd/adapter"\n' >"$mod/tools.go"
+      (cd "$mod" && go mod tidy >/dev/null)
+      touch "$mod/.ok"
+    fi
+    timed prometheus-adapter bash -c "cd '$mod' && go build -trimpath -ldflags '-s -w' -o '$dir/prometheus-adapter.tmp' sigs.k8s.io/prometheus-adapter/cmd/adapter && mv '$dir/prometheus-adapter.tmp' '$dir/prometheus-adapter'"
+  fi
+  [ "$dir/prometheus-adapter" -ef "$bin/prometheus-adapter" ] ||
+    ln -f "$dir/prometheus-adapter" "$bin/prometheus-adapter" 2>/dev/null ||
+    cp -f "$dir/prometheus-adapter" "$bin/prometheus-adapter"
+}
+
 install_prometheus() {
   [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] && return
   log "installing Debian's prometheus (apt-get)"
@@ -97,6 +123,7 @@ install_prometheus() {
 
 case "${1:-all}" in
   prometheus) install_prometheus ;;
+  adapter) build_adapter ;;
   path) echo "$bin" ;;
   all)
     start=$SECONDS
@@ -105,8 +132,9 @@ case "${1:-all}" in
     build_etcd
     build_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
     build_install metrics-server "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+    build_adapter
     log "all binaries ready in $bin ($((SECONDS - start))s)"
     echo "$bin"
     ;;
-  *) echo "usage: $0 [all|prometheus|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|prometheus|adapter|path]" >&2; exit 2 ;;
 esac

@@ -19,6 +19,7 @@ type Ports struct {
 	MetricsServer int `json:"metricsServer"`
 	Prometheus    int `json:"prometheus"`
 	HPAController int `json:"hpaController,omitempty"` // set by StartHPAController
+	Adapter       int `json:"adapter,omitempty"`       // set by StartAdapter
 }
 
 // freePorts asks the kernel for n distinct free ports on 127.0.0.1. The

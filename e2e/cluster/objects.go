@@ -124,13 +124,19 @@ func nodeReady(n *corev1.Node) bool {
 }
 
 func (c *Cluster) waitAPIServiceAvailable(ctx context.Context) error {
+	return c.waitAPIServiceNamed(ctx, "v1beta1.metrics.k8s.io", "metrics-server")
+}
+
+// waitAPIServiceNamed waits until APIService name is Available (while the
+// process serving it, proc, is alive).
+func (c *Cluster) waitAPIServiceNamed(ctx context.Context, name, proc string) error {
 	_, dc, err := c.AdminClients()
 	if err != nil {
 		return err
 	}
-	ms, _ := c.Process("metrics-server")
-	return poll(ctx, "APIService v1beta1.metrics.k8s.io Available", readyTimeout, ms, func(ctx context.Context) error {
-		u, err := dc.Resource(apiServiceGVR).Get(ctx, "v1beta1.metrics.k8s.io", metav1.GetOptions{})
+	p, _ := c.Process(proc)
+	return poll(ctx, "APIService "+name+" Available", readyTimeout, p, func(ctx context.Context) error {
+		u, err := dc.Resource(apiServiceGVR).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}

@@ -21,13 +21,20 @@ const (
 // load apps and ebbs (one file per registered target, sdDir/<job>-<id>.json,
 // so tests running in parallel each add and remove their own), kwok's
 // per-node resource metrics and metrics-server's own /metrics (bearer admin
-// token, TLS not verified).
+// token, TLS not verified). Load app series of a Deployment's pods get a
+// service label named like the Deployment.
 func prometheusConfig(sdDir string, ports Ports, nodes []string, adminToken string) string {
 	var b strings.Builder
 	b.WriteString("global: {scrape_interval: 2s, evaluation_interval: 2s, scrape_timeout: 2s}\nscrape_configs:\n")
 	for _, job := range []string{JobLoadApp, JobEbb} {
 		fmt.Fprintf(&b, "- job_name: %s\n  honor_labels: %t\n  file_sd_configs: [{files: [%q], refresh_interval: 1s}]\n",
 			job, job == JobLoadApp, filepath.Join(sdDir, job+"-*.json"))
+		if job == JobLoadApp {
+			// A Deployment's pods (<deployment>-<hash>-<suffix>) get the label
+			// service=<deployment>: prometheus-adapter's Object metric on a
+			// Service named like its Deployment (adapter/rules.yaml).
+			b.WriteString("  metric_relabel_configs:\n  - {source_labels: [pod], regex: '(.+)-[a-z0-9]+-[a-z0-9]+', target_label: service, replacement: '$1'}\n")
+		}
 	}
 	b.WriteString("- job_name: kwok\n  static_configs:\n")
 	for _, n := range nodes {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,7 +18,13 @@ func TestPrometheusConfig(t *testing.T) {
 		ScrapeConfigs []struct {
 			JobName     string `json:"job_name"`
 			HonorLabels bool   `json:"honor_labels"`
-			FileSD      []struct {
+			Relabel     []struct {
+				SourceLabels []string `json:"source_labels"`
+				Regex        string   `json:"regex"`
+				TargetLabel  string   `json:"target_label"`
+				Replacement  string   `json:"replacement"`
+			} `json:"metric_relabel_configs"`
+			FileSD []struct {
 				Files []string `json:"files"`
 			} `json:"file_sd_configs"`
 			Static []struct {
@@ -38,6 +45,12 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 	if la := got.ScrapeConfigs[0]; !la.HonorLabels || la.FileSD[0].Files[0] != filepath.Join(sd, "loadapp-*.json") {
 		t.Errorf("loadapp job = %+v, want honor_labels and file_sd %s", la, filepath.Join(sd, "loadapp-*.json"))
+	}
+	if rl := got.ScrapeConfigs[0].Relabel; len(rl) != 1 || rl[0].TargetLabel != "service" || rl[0].Replacement != "$1" {
+		t.Errorf("loadapp metric_relabel_configs = %+v, want service from the Deployment pod name", rl)
+	} else if re := regexp.MustCompile("^(?:" + rl[0].Regex + ")$"); re.ReplaceAllString("web-7d4b9c8f6-x2k9p", "$1") != "web" ||
+		re.ReplaceAllString("my-app-5f6d7-abcde", "$1") != "my-app" || re.MatchString("db-0") {
+		t.Errorf("regex %q: want web from web-7d4b9c8f6-x2k9p, my-app from my-app-5f6d7-abcde, no match for db-0", rl[0].Regex)
 	}
 	if eb := got.ScrapeConfigs[1]; eb.HonorLabels || eb.FileSD[0].Files[0] != filepath.Join(sd, "ebb-*.json") {
 		t.Errorf("ebb job = %+v, want no honor_labels and file_sd %s", eb, filepath.Join(sd, "ebb-*.json"))

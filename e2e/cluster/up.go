@@ -128,6 +128,8 @@ func (c *Cluster) component(name string) (component, func(context.Context) error
 		return c.prometheusComponent(), c.checkHTTP(p.Prometheus, "/-/ready"), nil
 	case HPAControllerName:
 		return c.hpaControllerComponent(), c.checkHTTPS(p.HPAController, "/healthz"), nil
+	case AdapterName:
+		return c.adapterComponent(), c.checkHTTPS(p.Adapter, "/livez"), nil
 	}
 	return component{}, nil, fmt.Errorf("unknown component %q", name)
 }

@@ -1,0 +1,240 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ebb-autoscaler/ebb/e2e/cluster"
+	"github.com/ebb-autoscaler/ebb/e2e/harness"
+)
+
+// The adapter is shared by every test that reads the metrics APIs: started
+// once, on first use (not part of the cluster's bring-up).
+var (
+	adapterOnce sync.Once
+	adapterErr  error
+)
+
+// requireAdapter starts prometheus-adapter (custom.metrics.k8s.io and
+// external.metrics.k8s.io behind the aggregation layer) once for the suite.
+func (s *Suite) requireAdapter(t *testing.T) {
+	t.Helper()
+	adapterOnce.Do(func() {
+		t0 := time.Now()
+		adapterErr = s.Env.Cluster.StartAdapter(context.Background())
+		s.record("prometheus-adapter start", time.Since(t0))
+	})
+	if adapterErr != nil {
+		t.Fatal(adapterErr)
+	}
+}
+
+// adapterHPASpec is an autoscaling/v2 HPA spec for Deployment name on the
+// adapter's three views of the load app's request rate (e2e/cluster/
+// adapter/rules.yaml), each 10 requests/s per replica: the Pods metric per
+// pod, the Object metric on the Service named like the Deployment, the
+// External metric of the namespace. Short windows keep the test short; the
+// 20 s scale-up window rides out the passes right after a resize in which
+// the old pods' 10 s rate still shows the old share.
+func adapterHPASpec(name string, maxR int) string {
+	return fmt.Sprintf(`scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %[1]s}
+minReplicas: 2
+maxReplicas: %[2]d
+behavior:
+  scaleUp: {stabilizationWindowSeconds: 20}
+  scaleDown: {stabilizationWindowSeconds: 30}
+metrics:
+- type: Pods
+  pods:
+    metric: {name: http_requests_per_second}
+    target: {type: AverageValue, averageValue: "10"}
+- type: Object
+  object:
+    describedObject: {apiVersion: v1, kind: Service, name: %[1]s}
+    metric: {name: http_requests_per_second}
+    target: {type: AverageValue, averageValue: "10"}
+- type: External
+  external:
+    metric: {name: http_requests_per_second}
+    target: {type: AverageValue, averageValue: "10"}
+`, name, maxR)
+}
+
+// adapterPolicy pastes spec into a one-target policy with no queries and
+// no prometheus section: every metric comes from the metrics APIs.
+func adapterPolicy(mode, spec string) string {
+	var b strings.Builder
+	b.WriteString("defaults:\n  mode: " + mode + "\n  syncPeriod: 2s\n  initialReadinessDelay: 0s\ntargets:\n")
+	ref := strings.TrimPrefix(strings.SplitN(spec, "\n", 2)[0], "scaleTargetRef: ")
+	fmt.Fprintf(&b, "- scaleTargetRef: %s\n  horizontal:\n", ref)
+	for _, l := range strings.Split(strings.TrimSuffix(spec, "\n"), "\n") {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}
+
+// adapterWorkload creates Deployment name with n pods, its Service and a
+// request load of total requests/s spread over the ready pods, and starts
+// the adapter.
+func adapterWorkload(t *testing.T, s *Suite, ns, name string, n int, total float64) *harness.Driver {
+	t.Helper()
+	s.requireAdapter(t)
+	_, d := requestWorkload(t, s, ns, name, n, total)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	if _, err := s.Env.Kube.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+var adapterMetrics = []string{"Pods/http_requests_per_second", "Object/http_requests_per_second", "External/http_requests_per_second"}
+
+// TestEbbMetricsAPIs: a target whose Pods, Object and External metrics have
+// no queries reads them from the real prometheus-adapter through the
+// aggregation layer, with ebb's namespace-scoped Role (so a Role suffices):
+// 60 requests/s over 2 pods is 30 per replica on each of the three metrics,
+// ebb scales to exactly 6 (10 per replica) and stays. Then, alone, the
+// adapter goes down: the metrics are missing, not zero, so the hold policy
+// keeps 6 replicas and says why; the adapter comes back.
+func TestEbbMetricsAPIs(t *testing.T) {
+	const ns, name = "ebb-adapter", "web"
+	s := setup(t, ns)
+	ctx := context.Background()
+	adapterWorkload(t, s, ns, name, 2, 60)
+	o := ebbSetup(t, s, ns, adapterPolicy("apply", adapterHPASpec(name, 10)))
+	watch := watchReplicas(t, s, ns, name)
+	ebb := startEbb(t, s, o, "")
+	for _, m := range adapterMetrics {
+		ebb.waitMetric(t, "ebb_metric_value", map[string]string{"namespace": ns, "metric": m}, "≈ 30/s per replica before scaling",
+			func(v float64) bool { return v >= 26 && v <= 34 }, 90*time.Second)
+	}
+	if _, err := watch.WaitFor(ctx, 6, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range adapterMetrics {
+		ebb.waitMetric(t, "ebb_metric_value", map[string]string{"namespace": ns, "metric": m}, "≈ 10/s per replica at 6",
+			func(v float64) bool { return v >= 9 && v <= 11 }, 60*time.Second)
+	}
+	for _, c := range watch.Changes() {
+		if c.Replicas > 6 {
+			t.Fatalf("overshoot above 6: %s", watch)
+		}
+	}
+
+	s.exclusive(t) // stopping the shared adapter is a fault
+	if err := s.Env.Cluster.StopComponent(cluster.AdapterName); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Env.Cluster.StartAdapter(context.Background()); err != nil {
+			t.Errorf("restart prometheus-adapter: %v", err)
+		}
+	})
+	before, _, _ := ebb.MetricValue(ctx, "ebb_missing_metrics_total", map[string]string{"namespace": ns})
+	ebb.waitMetric(t, "ebb_missing_metrics_total", map[string]string{"namespace": ns}, "> before the adapter stopped",
+		func(v float64) bool { return v >= before+3 }, 90*time.Second)
+	if c := watch.Current(); c != 6 {
+		t.Fatalf("adapter down: replicas moved to %d, want held at 6: %s", c, watch)
+	}
+	rt, out, err := report(ctx, o, "Deployment", name)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !rt.blockedBy("MissingMetricsHold") || !strings.Contains(out, "metrics API unavailable") {
+		t.Errorf("report does not name the hold on the unavailable metrics API:\n%s", out)
+	}
+	t.Logf("replicas: %s", watch)
+}
+
+// TestEbbMatchesHPAOnMetricsAPIs: kube-controller-manager's HPA controller
+// and ebb (dry-run, the same spec pasted into its policy) read the same
+// adapter. After the HPA has scaled to the steady load (60 requests/s, 10
+// per replica at 6), ebb's desired replicas equal the HPA's
+// status.desiredReplicas at every HPA status update the test sees.
+func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
+	const ns, name = "ebb-adapter-hpa", "api"
+	s := setup(t, ns)
+	ctx := context.Background()
+	adapterWorkload(t, s, ns, name, 2, 60)
+	spec := adapterHPASpec(name, 10)
+	o := ebbSetup(t, s, ns, adapterPolicy("dry-run", spec))
+	watch := watchReplicas(t, s, ns, name)
+
+	s.exclusive(t) // the HPA controller acts on every namespace
+	s.StartHPAController(t, cluster.HPAControllerOptions{SyncPeriod: 5 * time.Second})
+	var hs autoscalingv2.HorizontalPodAutoscalerSpec
+	if err := yaml.UnmarshalStrict([]byte(spec), &hs); err != nil {
+		t.Fatal(err)
+	}
+	hpas := s.Env.Kube.AutoscalingV2().HorizontalPodAutoscalers(ns)
+	if _, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: hs}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ebb := startEbb(t, s, o, "")
+	if _, err := watch.WaitFor(ctx, 6, 90*time.Second); err != nil {
+		t.Fatalf("the HPA should scale to 6: %v", err)
+	}
+	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
+	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 6 once settled", func(v float64) bool { return v == 6 }, 60*time.Second)
+
+	// Steady load: compare at each HPA status update for 40 s (8 syncs).
+	seen, lastRV := 0, ""
+	end := time.Now().Add(40 * time.Second)
+	for time.Now().Before(end) {
+		h, err := hpas.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.ResourceVersion != lastRV && h.Status.LastScaleTime != nil {
+			lastRV = h.ResourceVersion
+			got, found, err := ebb.MetricValue(ctx, "ebb_desired_replicas", target)
+			if err != nil || !found {
+				t.Fatalf("ebb_desired_replicas%v: found %v, err %v", target, found, err)
+			}
+			seen++
+			if int32(got) != h.Status.DesiredReplicas {
+				t.Errorf("HPA status update %d (rv %s): HPA desiredReplicas %d, ebb desired %v; HPA metrics %s",
+					seen, h.ResourceVersion, h.Status.DesiredReplicas, got, hpaMetrics(h))
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if seen < 3 {
+		t.Fatalf("saw %d HPA status updates in 40 s, want at least 3", seen)
+	}
+	if c := watch.Current(); c != 6 {
+		t.Errorf("replicas %d at steady load, want 6: %s", c, watch)
+	}
+	t.Logf("compared at %d HPA status updates; replicas: %s", seen, watch)
+}
+
+// hpaMetrics prints an HPA's current metric values.
+func hpaMetrics(h *autoscalingv2.HorizontalPodAutoscaler) string {
+	var parts []string
+	for _, m := range h.Status.CurrentMetrics {
+		switch {
+		case m.Pods != nil:
+			parts = append(parts, "Pods "+m.Pods.Current.AverageValue.String())
+		case m.Object != nil && m.Object.Current.AverageValue != nil:
+			parts = append(parts, "Object "+m.Object.Current.AverageValue.String())
+		case m.External != nil && m.External.Current.AverageValue != nil:
+			parts = append(parts, "External "+m.External.Current.AverageValue.String())
+		}
+	}
+	return strings.Join(parts, ", ")
+}
