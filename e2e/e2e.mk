@@ -2,7 +2,8 @@
 # top-level Makefile; owned by e2e/).
 #
 #   make cluster-binaries   build/cache kube-apiserver, kcm, scheduler, etcd, kwok,
-#                           metrics-server (keyed cache in $(EBB_CACHE)/bin) + Debian prometheus
+#                           metrics-server, prometheus-adapter (keyed cache in $(EBB_CACHE)/bin)
+#                           + Debian prometheus
 #   make e2e                build ebb, start one cluster, run go test -tags e2e ./e2e/...
 #   make demo               cluster up (or reuse), sample workload + load, ebb dry-run,
 #                           `ebb report` every 5 s for DEMO_DURATION

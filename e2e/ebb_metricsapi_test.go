@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -118,11 +119,17 @@ func TestEbbMetricsAPIs(t *testing.T) {
 	o := ebbSetup(t, s, ns, adapterPolicy("apply", adapterHPASpec(name, 10)))
 	watch := watchReplicas(t, s, ns, name)
 	ebb := startEbb(t, s, o, "")
+	// Before scaling each metric is 30 per replica. Under load the poll may
+	// see a metric only once ebb has already scaled (the value then no longer
+	// 30): that is not a failure, the values at 6 below are the proof.
 	for _, m := range adapterMetrics {
-		ebb.waitMetric(t, "ebb_metric_value", map[string]string{"namespace": ns, "metric": m}, "≈ 30/s per replica before scaling",
-			func(v float64) bool { return v >= 26 && v <= 34 }, 90*time.Second)
+		v := ebb.waitMetric(t, "ebb_metric_value", map[string]string{"namespace": ns, "metric": m}, "≈ 30/s per replica before scaling",
+			func(v float64) bool { return v >= 26 && v <= 34 || watch.Current() != 2 }, 90*time.Second)
+		if v < 26 || v > 34 {
+			t.Logf("%s: first seen at %v, after ebb scaled (%s)", m, v, watch)
+		}
 	}
-	if _, err := watch.WaitFor(ctx, 6, 60*time.Second); err != nil {
+	if _, err := watch.WaitFor(ctx, 6, 90*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range adapterMetrics {
@@ -186,13 +193,17 @@ func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ebb := startEbb(t, s, o, "")
-	if _, err := watch.WaitFor(ctx, 6, 90*time.Second); err != nil {
+	if _, err := watch.WaitFor(ctx, 6, 120*time.Second); err != nil {
 		t.Fatalf("the HPA should scale to 6: %v", err)
 	}
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
 	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 6 once settled", func(v float64) bool { return v == 6 }, 60*time.Second)
 
-	// Steady load: compare at each HPA status update for 40 s (8 syncs).
+	// Steady load: compare at each HPA status update for 40 s (8 syncs): the
+	// decision exactly, and each metric's per-replica value (read a few
+	// seconds apart from the same adapter, so within 15 %: a metric read or
+	// averaged differently, say an Object value not divided by the replicas
+	// or External values not summed, is off by a factor).
 	seen, lastRV := 0, ""
 	end := time.Now().Add(40 * time.Second)
 	for time.Now().Before(end) {
@@ -207,9 +218,23 @@ func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
 				t.Fatalf("ebb_desired_replicas%v: found %v, err %v", target, found, err)
 			}
 			seen++
+			hv := hpaMetrics(h)
+			ev := map[string]float64{}
+			for _, m := range adapterMetrics {
+				v, found, err := ebb.MetricValue(ctx, "ebb_metric_value", map[string]string{"namespace": ns, "target": "Deployment/" + name, "metric": m})
+				if err != nil || !found {
+					t.Fatalf("ebb_metric_value %s: found %v, err %v", m, found, err)
+				}
+				ev[m] = v
+			}
 			if int32(got) != h.Status.DesiredReplicas {
-				t.Errorf("HPA status update %d (rv %s): HPA desiredReplicas %d, ebb desired %v; HPA metrics %s",
-					seen, h.ResourceVersion, h.Status.DesiredReplicas, got, hpaMetrics(h))
+				t.Errorf("HPA status update %d (rv %s): HPA desiredReplicas %d, ebb desired %v; HPA metrics %v, ebb's %v",
+					seen, h.ResourceVersion, h.Status.DesiredReplicas, got, hv, ev)
+			}
+			for _, m := range adapterMetrics {
+				if want, ok := hv[m]; !ok || math.Abs(ev[m]-want) > 0.15*want {
+					t.Errorf("HPA status update %d: %s per replica: ebb %v, HPA %v (reported: %v)", seen, m, ev[m], want, ok)
+				}
 			}
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -223,18 +248,20 @@ func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
 	t.Logf("compared at %d HPA status updates; replicas: %s", seen, watch)
 }
 
-// hpaMetrics prints an HPA's current metric values.
-func hpaMetrics(h *autoscalingv2.HorizontalPodAutoscaler) string {
-	var parts []string
+// hpaMetrics is an HPA's current per-replica metric values by the names
+// of adapterMetrics (the Object and External targets are AverageValue, so
+// the HPA reports the value divided by the replicas).
+func hpaMetrics(h *autoscalingv2.HorizontalPodAutoscaler) map[string]float64 {
+	out := map[string]float64{}
 	for _, m := range h.Status.CurrentMetrics {
 		switch {
-		case m.Pods != nil:
-			parts = append(parts, "Pods "+m.Pods.Current.AverageValue.String())
+		case m.Pods != nil && m.Pods.Current.AverageValue != nil:
+			out["Pods/"+m.Pods.Metric.Name] = m.Pods.Current.AverageValue.AsApproximateFloat64()
 		case m.Object != nil && m.Object.Current.AverageValue != nil:
-			parts = append(parts, "Object "+m.Object.Current.AverageValue.String())
+			out["Object/"+m.Object.Metric.Name] = m.Object.Current.AverageValue.AsApproximateFloat64()
 		case m.External != nil && m.External.Current.AverageValue != nil:
-			parts = append(parts, "External "+m.External.Current.AverageValue.String())
+			out["External/"+m.External.Metric.Name] = m.External.Current.AverageValue.AsApproximateFloat64()
 		}
 	}
-	return strings.Join(parts, ", ")
+	return out
 }
