@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -198,6 +199,20 @@ func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
 	}
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
 	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 6 once settled", func(v float64) bool { return v == 6 }, 60*time.Second)
+	// Steady means every pod's rate is in the adapter's answer over a whole
+	// rate window (10 s): right after the resize the new pods' series appear
+	// one by one, and two readers a few seconds apart average over
+	// different pod sets.
+	if err := harness.Eventually(ctx, "the adapter serves the Pods metric of 6 pods", 60*time.Second, time.Second, func(ctx context.Context) error {
+		n, err := adapterPodSamples(ctx, s, ns, "http_requests_per_second")
+		if err == nil && n != 6 {
+			err = fmt.Errorf("%d pods", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(12 * time.Second)
 
 	// Steady load: compare at each HPA status update for 40 s (8 syncs): the
 	// decision exactly, and each metric's per-replica value (read a few
@@ -264,4 +279,21 @@ func hpaMetrics(h *autoscalingv2.HorizontalPodAutoscaler) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// adapterPodSamples is how many pods of ns the adapter serves metric for
+// (custom.metrics.k8s.io, read as the suite's admin).
+func adapterPodSamples(ctx context.Context, s *Suite, ns, metric string) (int, error) {
+	raw, err := s.Env.Kube.Discovery().RESTClient().Get().
+		AbsPath("/apis/custom.metrics.k8s.io/v1beta2/namespaces", ns, "pods/*", metric).DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", metric, err)
+	}
+	return len(list.Items), nil
 }
