@@ -92,6 +92,7 @@ func runSuite(m *testing.M) int {
 	s.RunDir = filepath.Join(root, "e2e", ".run", fmt.Sprintf("test-%d", os.Getpid()))
 	o := cluster.DefaultOptions()
 	o.Dir, o.BinDir, o.DieWithParent = s.RunDir, binDir, true
+	o.AuditPolicy = readOnlyAuditPolicy() // the read-only identities' requests (ebb_cli_test.go)
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	t0 = time.Now()
 	c, err := cluster.Up(context.Background(), o)

@@ -53,7 +53,7 @@ func (o *reportOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.policy, "policy", "", "policy file (YAML); without it every HPA of the namespace is shadowed")
 	fs.StringVarP(&o.output, "output", "o", o.output, "output format: "+formatList())
 	fs.BoolVar(&o.shadowHPAs, "shadow-hpas", o.shadowHPAs, "shadow the HPAs no policy target covers: compute from their specs and show their own decisions beside")
-	fs.BoolVar(&o.serverDryRun, "server-dry-run", false, "send each change as a dry-run patch (DryRun=All) so the API server validates and authorizes it (needs patch rights on the scale)")
+	fs.BoolVar(&o.serverDryRun, "server-dry-run", false, "send each change as a dry-run patch (DryRun=All) so the API server validates and authorizes it (needs update rights on the scale)")
 	c := o.controller
 	fs.Float64Var(c.Tolerance, "tolerance", *c.Tolerance,
 		"shadowed HPAs without --policy: the controller's tolerance (--horizontal-pod-autoscaler-tolerance)")
@@ -130,7 +130,36 @@ func (o *reportOptions) Run(ctx context.Context, streams genericiooptions.IOStre
 	if err == nil {
 		err = report.Render(streams.Out, o.format, rep)
 	}
+	if err == nil && o.serverDryRun {
+		err = refusedDryRun(rep)
+	}
 	return failure(err)
+}
+
+// refusedDryRun is the error of a --server-dry-run report in which the API
+// server refused a change (the report shows it as FailedRescale): asking
+// the API server is the flag's point, so its refusal fails the command
+// after the report is printed. nil when every change was accepted.
+func refusedDryRun(rep report.Report) error {
+	var refused []string
+	forbidden := false
+	for _, t := range rep.Targets {
+		for _, c := range t.Blocking {
+			if c.Reason == "FailedRescale" {
+				refused = append(refused, t.Ref()+": "+c.Message)
+				forbidden = forbidden || strings.Contains(c.Message, "forbidden")
+			}
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	hint := ""
+	if forbidden {
+		hint = " (a dry-run change is authorized as a write: it needs update on the scale subresource, " +
+			"which the Role ebb runs with has and the read-only report Role has not)"
+	}
+	return fmt.Errorf("--server-dry-run: the API server refused %d change(s)%s: %s", len(refused), hint, strings.Join(refused, "; "))
 }
 
 // newReportCmd is `ebb report`: one pass in which every target is dry-run,
@@ -159,7 +188,9 @@ covers are shadowed too (--shadow-hpas=false turns that off).
 
 It reads the running ebb's state, so stabilization windows show as they are, and
 writes nothing: it needs only read rights. --server-dry-run also sends each change
-as a dry-run patch, so the API server validates and authorizes it.`,
+as a dry-run patch, so the API server validates and authorizes it; that needs
+update rights on the scale, and a change the API server refuses makes the command
+fail (exit status 1) after the report is printed.`,
 		Example: "  ebb report -n shop\n  ebb report --policy policy.yaml -n shop\n  ebb report --context prod -o json",
 		Args:    noArgs,
 		RunE: validateThenRun(func(cmd *cobra.Command) error { return o.Validate(cmd.Flags().Changed) },

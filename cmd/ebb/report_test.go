@@ -17,6 +17,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -291,6 +292,67 @@ func TestCommandFlagErrors(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestServerDryRunRefused: with --server-dry-run, a change the API server
+// refuses (a read-only identity: Forbidden on the scale's update) shows in
+// the report as FailedRescale and fails the command, naming the target and
+// the missing right; an accepted change, and no flag, do not.
+func TestServerDryRunRefused(t *testing.T) {
+	compiled, err := policy.Load([]byte(reportPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments/scale"}, "web",
+		fmt.Errorf(`User "jane" cannot update resource "deployments/scale" in API group "apps" in the namespace "shop"`))
+	for _, tc := range []struct {
+		name         string
+		serverDryRun bool
+		refuse       error
+		wantErr      []string // substrings; nil: no error
+	}{
+		{name: "refused", serverDryRun: true, refuse: forbidden,
+			wantErr: []string{"--server-dry-run: the API server refused 1 change(s)", "needs update on the scale subresource", "Deployment/web: ", "forbidden"}},
+		{name: "invalid", serverDryRun: true, refuse: apierrors.NewBadRequest("denied by webhook"),
+			wantErr: []string{"refused 1 change(s): Deployment/web: ", "denied by webhook"}},
+		{name: "accepted", serverDryRun: true},
+		{name: "no flag, nothing sent", serverDryRun: false, refuse: forbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var patchOpts []metav1.UpdateOptions
+			c := fakeClients(t, &patchOpts)
+			if tc.refuse != nil {
+				fs := c.scales.(optsScales).ScalesGetter.(*scalefake.FakeScaleClient)
+				fs.PrependReactor("update", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) { return true, nil, tc.refuse })
+			}
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			rep, err := reportPass(t.Context(), c, "shop", compiled, log, time.Now(), tc.serverDryRun)
+			if err != nil {
+				t.Fatalf("reportPass() error = %v", err)
+			}
+			var got error
+			if tc.serverDryRun {
+				got = refusedDryRun(rep)
+			}
+			if tc.wantErr == nil {
+				if got != nil {
+					t.Errorf("refusedDryRun() = %v, want nil", got)
+				}
+				return
+			}
+			if got == nil {
+				t.Fatalf("refusedDryRun() = nil, want an error; report blocking %v", rep.Targets[0].Blocking)
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(got.Error(), want) {
+					t.Errorf("refusedDryRun() = %q, want it to contain %q", got, want)
+				}
+			}
+			if strings.Contains(got.Error(), "needs update") != (tc.refuse == forbidden) {
+				t.Errorf("refusedDryRun() = %q: the hint about update rights belongs to a Forbidden only", got)
 			}
 		})
 	}

@@ -27,6 +27,11 @@ type EbbOptions struct {
 	LeaderElect bool
 	ExtraArgs   []string
 	LogDir      string
+	// MetricsHost is the IP /metrics (and /status) listens on; default
+	// 127.0.0.1. The API server's service proxy cannot reach a loopback
+	// address (ExposeEbb), so a test that reads /status through it listens
+	// on HostIP().
+	MetricsHost string
 }
 
 // Validate names every missing field.
@@ -67,7 +72,11 @@ func (e *Env) StartEbb(o EbbOptions, register bool) (*Ebb, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	host := o.MetricsHost
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	args := []string{"run", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace,
 		"--policy", o.Policy, "--metrics-addr", addr}
 	if o.LeaderElect {

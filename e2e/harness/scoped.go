@@ -54,14 +54,23 @@ func ignoreExists(err error) error {
 // cluster-scoped permission at all. Objects that already exist are kept (the
 // Role is updated), so a demo namespace can be reused.
 func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (string, error) {
+	return e.ScopedKubeconfigAs(ctx, ns, EbbServiceAccount, rolePath, dir)
+}
+
+// ScopedKubeconfigAs is ScopedKubeconfig for ServiceAccount sa: a second
+// identity of the namespace (the read-only one of `ebb report`, say) with
+// its own Role and binding, written to dir/<sa>-<ns>.kubeconfig. Its Role
+// must be named apart from the other identities' Roles (the binding takes
+// the Role's name).
+func (e *Env) ScopedKubeconfigAs(ctx context.Context, ns, sa, rolePath, dir string) (string, error) {
 	role, err := ReadRole(rolePath)
 	if err != nil {
 		return "", err
 	}
 	role.Namespace, role.ResourceVersion, role.UID = ns, "", ""
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: EbbServiceAccount, Namespace: ns}}
-	if _, err := e.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); ignoreExists(err) != nil {
-		return "", fmt.Errorf("create serviceaccount %s/%s: %w", ns, sa.Name, err)
+	acct := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}}
+	if _, err := e.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, acct, metav1.CreateOptions{}); ignoreExists(err) != nil {
+		return "", fmt.Errorf("create serviceaccount %s/%s: %w", ns, sa, err)
 	}
 	_, err = e.Kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -73,23 +82,23 @@ func (e *Env) ScopedKubeconfig(ctx context.Context, ns, rolePath, dir string) (s
 	rb := &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: ns},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: EbbServiceAccount, Namespace: ns}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: ns}},
 	}
 	if _, err := e.Kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); ignoreExists(err) != nil {
 		return "", fmt.Errorf("create rolebinding %s/%s: %w", ns, rb.Name, err)
 	}
 	exp := int64(7200)
-	tr, err := e.Kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, EbbServiceAccount,
+	tr, err := e.Kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa,
 		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("request token for %s/%s: %w", ns, EbbServiceAccount, err)
+		return "", fmt.Errorf("request token for %s/%s: %w", ns, sa, err)
 	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["e2e"] = &clientcmdapi.Cluster{Server: e.Cluster.Server(), CertificateAuthority: e.Cluster.CAFile()}
-	cfg.AuthInfos["ebb"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["e2e"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "ebb", Namespace: ns}
+	cfg.AuthInfos[sa] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["e2e"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: sa, Namespace: ns}
 	cfg.CurrentContext = "e2e"
-	path := filepath.Join(dir, "ebb-"+ns+".kubeconfig")
+	path := filepath.Join(dir, sa+"-"+ns+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		return "", fmt.Errorf("write scoped kubeconfig: %w", err)
 	}
