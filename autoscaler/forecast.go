@@ -43,27 +43,26 @@ type ForecastOptions struct {
 	// Pods/Object/External metrics, the pods' CPU usage for CPU metrics,
 	// over HistoryWindow at HistoryStep. A failure is retried after
 	// RetryAfter.
-	History                  RangeQuerier
-	HistoryWindow            time.Duration
-	HistoryStep, RetryAfter  time.Duration
-	Startup, MetricsInterval time.Duration // for the default horizon
+	History                 RangeQuerier
+	HistoryWindow           time.Duration
+	HistoryStep, RetryAfter time.Duration
+	Startup                 time.Duration // pod startup, for the default horizon
 }
 
 // DefaultForecastOptions: the forecaster's defaults, a checkpoint at most
 // every 5 minutes, 14 days of history at a 5-minute step (retried after 10
-// minutes), and a default horizon for pods that start in 30 s behind a
-// 15 s metric resolution.
+// minutes), and a default horizon for pods that start in 30 s.
 func DefaultForecastOptions() ForecastOptions {
 	return ForecastOptions{Model: forecast.DefaultOptions(), CheckpointPeriod: 5 * time.Minute,
 		HistoryWindow: 14 * 24 * time.Hour, HistoryStep: 5 * time.Minute, RetryAfter: 10 * time.Minute,
-		Startup: 30 * time.Second, MetricsInterval: 15 * time.Second}
+		Startup: 30 * time.Second}
 }
 
 // Validate names every invalid field.
 func (o ForecastOptions) Validate() error {
 	errs := []error{o.Model.Validate()}
 	for name, d := range map[string]time.Duration{"CheckpointPeriod": o.CheckpointPeriod, "HistoryWindow": o.HistoryWindow,
-		"HistoryStep": o.HistoryStep, "RetryAfter": o.RetryAfter, "MetricsInterval": o.MetricsInterval} {
+		"HistoryStep": o.HistoryStep, "RetryAfter": o.RetryAfter} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("forecast option %s %v: must be positive", name, d))
 		}
@@ -109,7 +108,7 @@ func (l *Loop) decideHorizontal(ctx context.Context, p *pass, pl *plan, obs hori
 	if tg == nil {
 		return l.decide(obs, t.Spec, t.Options, h)
 	}
-	horizon := proactive.DefaultHorizon(l.o.Forecast.Startup, l.o.Forecast.MetricsInterval, p.cfg.SyncPeriod, t.Spec.Behavior)
+	horizon := proactive.DefaultHorizon(l.o.Forecast.Startup, p.cfg.SyncPeriod, t.Spec.Behavior)
 	d := tg.Decide(obs, t.Spec, t.Options, h, c, horizon)
 	pl.rt.Forecast = reportForecast(c, d)
 	l.m.observeForecast(t, d)

@@ -37,7 +37,7 @@ func (p *proactiveOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&p.sweep, "sweep", false, "run the HPA rule at every --sweep-targets utilization and the proactive rule over the grid, print both frontiers")
 	fs.StringVar(&p.targets, "sweep-targets", "40:95:5", "utilization targets in percent: from:to:step or a comma list")
 	fs.StringVar(&p.margins, "sweep-margins", "0,0.05,0.1,0.15,0.2", "proactive margins (comma list)")
-	fs.StringVar(&p.horizons, "sweep-horizons", "", "proactive horizons (comma list of durations; default the policy's, else startup+resolution+sync+scale-up period)")
+	fs.StringVar(&p.horizons, "sweep-horizons", "", "proactive horizons (comma list of durations; default the policy's, else startup+sync+scale-up period)")
 	fs.StringVar(&p.minHistory, "sweep-min-history", "", "proactive minHistory values (comma list of durations; default the policy's, else 1h)")
 	fs.StringVar(&p.maxError, "sweep-max-error", "", "proactive maxError values (comma list; default the policy's, else 0.5)")
 }
@@ -96,7 +96,7 @@ func proactiveDecider(w simulate.World, c proactive.Config) (simulate.Decider, e
 	if err != nil {
 		return nil, err
 	}
-	horizon := proactive.DefaultHorizon(w.Startup, w.Resolution, w.SyncPeriod, w.Spec.Behavior)
+	horizon := proactive.DefaultHorizon(w.Startup, w.SyncPeriod, w.Spec.Behavior)
 	spec, opt := w.Spec, w.Options
 	return simulate.DeciderFunc(func(o horizontal.Observation, h *horizontal.History) horizontal.Decision {
 		return tg.Decide(o, spec, opt, h, c, horizon).Decision

@@ -48,9 +48,9 @@ func TestSimulateSweep(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{
-		"same target, proactive margin 0.00, horizon 1m15s, minHistory 5m, maxError 0.50 vs hpa:",
+		"same target, proactive margin 0.00, horizon 1m, minHistory 5m, maxError 0.50 vs hpa:",
 		"| 50% |", "| 90% |", "frontiers:", "every run:",
-		"| proactive | 70% | 0.10 | 1m15s | 5m | 0.50 |",
+		"| proactive | 70% | 0.10 | 1m | 5m | 0.50 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -8,9 +8,13 @@ import (
 )
 
 // demand is the observed demand behind metric i (m), in its milli-units:
-// the value itself for Object and External metrics (stamped now); for
-// per-pod metrics the sum of the pods' values (their total usage or rate
-// over the last scrape window, stamped with the newest sample's time). A
+// the value itself for Object and External metrics (stamped now: the
+// metric APIs say nothing of the window behind such a value); for per-pod
+// metrics the sum of the pods' values (their total usage or rate over the
+// last scrape window), stamped at the middle of the newest sample's window:
+// a window's mean is the demand of its middle (exactly so on a ramp), so a
+// trend fitted to samples stamped at their window's end would lag by half a
+// window. A
 // per-pod sum is incomplete when a pod measured at the previous observation
 // has no sample any more (it was deleted, and its share of the window's
 // demand went with it): such a sample is skipped rather than taken as a
@@ -44,8 +48,8 @@ func (t *Target) demand(i int, m horizontal.MetricSpec, v horizontal.MetricValue
 	for name, s := range v.PodValues {
 		cur[name] = true
 		sum += float64(s.Value)
-		if s.Timestamp.After(at) {
-			at = s.Timestamp
+		if mid := s.Timestamp.Add(-s.Window / 2); mid.After(at) {
+			at = mid
 		}
 	}
 	t.measured[i], t.spare = cur, prev // the previous set is reused next time

@@ -2,7 +2,9 @@
 // decision of package horizontal, the way AWS predictive scaling, Alibaba's
 // AHPA and Crane's EHPA do, with a gate none of them has: the desired size
 // is the larger of the upstream reactive decision and the replicas the
-// forecast demand (plus a margin) needs at the target's own target values;
+// forecast demand (plus a margin) needs at the target's own target values
+// (at the pods' capacity for a utilization target within the tolerance of
+// 100 %);
 // the forecast never lowers the count (scale-down stays reactive, with its
 // stabilization window, see horizontal.DecideWithFloor), and it is ignored
 // while the target's history is shorter than MinHistory or the forecast's
@@ -84,13 +86,15 @@ func (c Config) Validate() error {
 // samples to score its predictions (forecast.DefaultOptions).
 const maxHorizon = 15 * time.Minute
 
-// DefaultHorizon is the time between a demand change and the first moment
-// pods started for it can serve it: the metric resolution (the change shows
-// in the next scrape), one sync period (the next decision), the pod startup,
-// plus the shortest scale-up policy period (a scale-up larger than one
-// policy step needs another period). Without a behavior the legacy limit
-// acts per sync, so one more sync period.
-func DefaultHorizon(startup, resolution, sync time.Duration, b *horizontal.Behavior) time.Duration {
+// DefaultHorizon is how far past a decision its forecast must look: pods
+// asked for now serve after the pod startup, those the next decision asks
+// for one sync period later, and a scale-up larger than one policy step
+// needs the shortest scale-up policy period more (without a behavior the
+// legacy limit acts per sync, so one more sync period). The metric delay is
+// not part of it: the forecast extrapolates from the time its newest sample
+// describes (a per-pod sample is stamped at the middle of its window, see
+// demand) to now + horizon, so it bridges that delay itself.
+func DefaultHorizon(startup, sync time.Duration, b *horizontal.Behavior) time.Duration {
 	step := sync
 	if b != nil && len(b.ScaleUp.Policies) > 0 {
 		step = b.ScaleUp.Policies[0].Period
@@ -98,7 +102,7 @@ func DefaultHorizon(startup, resolution, sync time.Duration, b *horizontal.Behav
 			step = min(step, p.Period)
 		}
 	}
-	return startup + resolution + sync + step
+	return startup + sync + step
 }
 
 // Gate reasons: the ForecastActive condition's reason.
@@ -117,13 +121,15 @@ type MetricForecast struct {
 	Forecast forecast.Forecast
 	// Replicas is the floor the forecast demand plus the margin asks for
 	// at the metric's target, by the HPA's rule (see replicasFor): above
-	// the current size for a scale-up ahead of the metrics, the current
-	// size to hold it, 0 for no opinion (the forecast is below the
-	// tolerance band, or it cannot say).
+	// the current size for a scale-up ahead of the metrics, at most the
+	// current size within the tolerance band, 0 for no opinion (the
+	// forecast is below the tolerance band, or it cannot say).
 	Replicas int32
 	// Needed is the replicas the forecast demand plus the margin needs at
-	// the metric's target, whatever the current size (0 when it cannot
-	// say): what dashboards plot against the desired replicas.
+	// the metric's target (at the capacity for a utilization target within
+	// the tolerance of 100 %, see planFor), whatever the current size (0
+	// when it cannot say): what dashboards plot against the desired
+	// replicas.
 	Needed int32
 	// Open is whether this metric's forecast passed the gate (history and
 	// error); only then does Replicas count.
@@ -253,7 +259,7 @@ func (t *Target) forecastMetric(i int, m horizontal.MetricSpec, o horizontal.Obs
 		mf.Open, mf.Reason = true, ReasonForecastActive
 	}
 	d := mf.Forecast.Demand * (1 + c.Margin)
-	mf.Replicas, mf.Needed = replicasFor(m, o, d, tol), neededFor(m, o, d)
+	mf.Replicas, mf.Needed = replicasFor(m, o, d, tol), neededFor(m, o, d, tol)
 	return mf
 }
 

@@ -162,7 +162,7 @@ func TestGate(t *testing.T) {
 		wantReason string
 		wantMsg    string
 	}{
-		{"history below minHistory", Config{Mode: ModeOn, MinHistory: 2 * time.Hour, MaxError: 1}, ReasonHistoryTooShort, "history 20m0s is below minHistory 2h0m0s"},
+		{"history below minHistory", Config{Mode: ModeOn, MinHistory: 2 * time.Hour, MaxError: 1}, ReasonHistoryTooShort, "history 20m8s is below minHistory 2h0m0s"}, // the first sample describes t0-7.5s (its window's middle)
 		{"error above maxError", Config{Mode: ModeOn, MaxError: 0.01}, ReasonErrorTooHigh, "forecast error 0."},
 		{"open", Config{Mode: ModeOn, MaxError: 5}, ReasonForecastActive, "Resource/cpu forecast"},
 	} {
@@ -239,11 +239,18 @@ func TestReplicasFor(t *testing.T) {
 	}{
 		// 10 pods at 50 % of 500m serve 2500m.
 		{"below the band: no opinion", cpu(50), obs, 2200, 0},
-		{"lower edge of the band holds", cpu(50), obs, 2250, 10},
+		{"lower edge of the band: what the forecast needs, not the current size", cpu(50), obs, 2250, 9},
+		{"within the band below the target: what the forecast needs", cpu(50), obs, 2260, 10},
+		{"within the band above the target: the current size", cpu(50), obs, 2600, 10},
 		{"upper edge of the band holds", cpu(50), obs, 2750, 10},
 		{"above the band: the size at the target", cpu(50), obs, 2760, 12},
 		{"a 95 % target acts above capacity, not above 104.5 %", cpu(95), obs, 5001, 11},
 		{"a 95 % target holds at capacity", cpu(95), obs, 5000, 10},
+		{"a 95 % target asks for the size at capacity, not at 95 %", cpu(95), obs, 5200, 11},
+		{"a 105 % target acts above capacity", cpu(105), obs, 5001, 11},
+		{"a 105 % target holds within the band up to capacity", cpu(105), obs, 4800, 10},
+		{"a 150 % target (over the request by design) keeps the HPA's band", cpu(150), obs, 8000, 10},
+		{"a 150 % target above the band: the size at the target", cpu(150), obs, 8300, 12},
 		{"average value above the band", avg, obs, 1_200_000, 12},
 		{"value target: ratio times ready pods", value(horizontal.ObjectMetric, 1000), obs, 1500, 15},
 		{"value target within the band", value(horizontal.ExternalMetric, 1000), obs, 1050, 10},
@@ -280,6 +287,20 @@ func TestDemandSkipsDeletedPods(t *testing.T) {
 	}
 }
 
+// TestDemandStampedAtWindowMiddle: a per-pod sample is the mean over its
+// window, so the demand is stamped at the middle of the newest window.
+func TestDemandStampedAtWindowMiddle(t *testing.T) {
+	tg := newTarget(t)
+	o := observe(t0, 3, 3, 1200) // samples stamped t0-15s over a 15 s window
+	s, ok := tg.demand(0, cpu(50), o.Metrics[0], o.Now)
+	if !ok {
+		t.Fatal("demand: no sample")
+	}
+	if got, want := s.At, t0.Add(-15*time.Second-7500*time.Millisecond); !got.Equal(want) {
+		t.Errorf("demand stamped at %v, want %v (the middle of the window)", got, want)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
@@ -295,11 +316,11 @@ func TestConfigValidate(t *testing.T) {
 func TestDefaultHorizon(t *testing.T) {
 	b := horizontal.DefaultBehavior(horizontal.DefaultOptions())
 	b.ScaleUp.Policies = []horizontal.ScalingPolicy{{Type: horizontal.PercentPolicy, Value: 100, Period: time.Minute}, {Type: horizontal.PodsPolicy, Value: 4, Period: 15 * time.Second}}
-	if got := DefaultHorizon(30*time.Second, 15*time.Second, 15*time.Second, &b); got != 75*time.Second {
-		t.Errorf("DefaultHorizon(behavior) = %v, want 75s (startup 30 + resolution 15 + sync 15 + shortest period 15)", got)
+	if got := DefaultHorizon(30*time.Second, 15*time.Second, &b); got != time.Minute {
+		t.Errorf("DefaultHorizon(behavior) = %v, want 1m (startup 30 + sync 15 + shortest period 15)", got)
 	}
-	if got := DefaultHorizon(time.Minute, time.Minute, 30*time.Second, nil); got != 3*time.Minute {
-		t.Errorf("DefaultHorizon(legacy) = %v, want 3m (60 + 60 + 30 + one more sync 30)", got)
+	if got := DefaultHorizon(time.Minute, 30*time.Second, nil); got != 2*time.Minute {
+		t.Errorf("DefaultHorizon(legacy) = %v, want 2m (60 + 30 + one more sync 30)", got)
 	}
 }
 
@@ -313,11 +334,12 @@ func TestNeededFor(t *testing.T) {
 	}{
 		{"within the band still says what the demand needs", cpu(50), 2600, 11},
 		{"below the band too", cpu(50), 1000, 4},
+		{"a 95 % target: the size at capacity", cpu(95), 5200, 11},
 		{"average value", horizontal.MetricSpec{Type: horizontal.PodsMetric, Name: "rps", Target: horizontal.Target{Type: horizontal.AverageValueTarget, AverageValue: 100}}, 950, 10},
 		{"zero average value", horizontal.MetricSpec{Type: horizontal.PodsMetric, Name: "rps", Target: horizontal.Target{Type: horizontal.AverageValueTarget}}, 950, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := neededFor(tc.m, obs, tc.d); got != tc.want {
+			if got := neededFor(tc.m, obs, tc.d, tolerances{down: 0.1, up: 0.1}); got != tc.want {
 				t.Errorf("neededFor(%s, %v) = %d, want %d", tc.m, tc.d, got, tc.want)
 			}
 		})

@@ -128,7 +128,7 @@ func Run(w simulate.World, g Grid, fo forecast.Options, workers int) (Result, er
 	if !slices.ContainsFunc(w.Spec.Metrics, func(m horizontal.MetricSpec) bool { return m.Target.Type == horizontal.UtilizationTarget }) {
 		return Result{}, errors.New("sweep: the spec has no Utilization metric, and the sweep varies utilization targets")
 	}
-	res := Result{Horizon: proactive.DefaultHorizon(w.Startup, w.Resolution, w.SyncPeriod, w.Spec.Behavior)}
+	res := Result{Horizon: proactive.DefaultHorizon(w.Startup, w.SyncPeriod, w.Spec.Behavior)}
 	for _, t := range g.Targets {
 		res.HPA = append(res.HPA, Point{Rule: RuleHPA, Target: t})
 		for _, c := range g.configs() {

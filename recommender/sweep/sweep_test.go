@@ -95,8 +95,8 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.HPA) != 2 || len(r.Proactive) != 4 || r.Horizon != 75*time.Second {
-		t.Fatalf("%d HPA and %d proactive points, horizon %v; want 2, 4, 75s", len(r.HPA), len(r.Proactive), r.Horizon)
+	if len(r.HPA) != 2 || len(r.Proactive) != 4 || r.Horizon != time.Minute {
+		t.Fatalf("%d HPA and %d proactive points, horizon %v; want 2, 4, 1m", len(r.HPA), len(r.Proactive), r.Horizon)
 	}
 	for _, p := range r.HPA {
 		w2 := w
