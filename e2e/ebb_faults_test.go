@@ -195,29 +195,7 @@ func TestEbbLeaderElection(t *testing.T) {
 	o.LeaderElect = true
 	a := startEbb(t, s, withIdentity(o, "a"), "a")
 	b := startEbb(t, s, withIdentity(o, "b"), "b")
-	var leader, standby *ebbRun
-	err := harness.Eventually(ctx, "exactly one leader", 30*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
-		la, _, err := a.MetricValue(ctx, "ebb_leader", nil)
-		if err != nil {
-			return err
-		}
-		lb, _, err := b.MetricValue(ctx, "ebb_leader", nil)
-		if err != nil {
-			return err
-		}
-		switch {
-		case la == 1 && lb == 0:
-			leader, standby = a, b
-		case la == 0 && lb == 1:
-			leader, standby = b, a
-		default:
-			return fmt.Errorf("ebb_leader a=%v b=%v", la, lb)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	leader, standby := leaderOf(t, a, b)
 	if err := standby.Ready(ctx); err != nil {
 		t.Errorf("standby /readyz: %v", err)
 	}
