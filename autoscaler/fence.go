@@ -83,14 +83,34 @@ func (f *LeaseFence) renewed(at time.Time) {
 	f.renewedAt = at
 }
 
-// fencedLock is a resource lock that tells the fence when this replica
-// acquired or renewed the lease (a successful write of a record naming it).
-type fencedLock struct {
+// electionLock is the Lease lock ebb campaigns on. It tells the fence
+// when this replica acquired or renewed the lease (a successful write of a
+// record naming it), and it refuses to release a lease another replica
+// holds: client-go's release (ReleaseOnCancel) re-reads the Lease for its
+// resourceVersion but decides from the record it observed last, so a
+// replica paused past its lease that gives the lease up when it resumes
+// would clear the record of the replica that took over, which another
+// replica could then acquire too (two leaders; found on the real API server
+// by e2e TestEbbLeaderFailoverVertical, TestReleaseKeepsAnotherHoldersLease).
+type electionLock struct {
 	resourcelock.Interface
-	fence *LeaseFence
+	fence *LeaseFence // nil: no fencing
+
+	mu     sync.Mutex
+	holder string // HolderIdentity of the record the last Get returned
 }
 
-func (l fencedLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+func (l *electionLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	r, raw, err := l.Interface.Get(ctx)
+	if err == nil {
+		l.mu.Lock()
+		l.holder = r.HolderIdentity
+		l.mu.Unlock()
+	}
+	return r, raw, err
+}
+
+func (l *electionLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
 	start := time.Now() // the renewal counts from before the request: conservative
 	err := l.Interface.Create(ctx, r)
 	if err == nil && r.HolderIdentity == l.Identity() {
@@ -99,7 +119,15 @@ func (l fencedLock) Create(ctx context.Context, r resourcelock.LeaderElectionRec
 	return err
 }
 
-func (l fencedLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+func (l *electionLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	if r.HolderIdentity == "" { // a release
+		l.mu.Lock()
+		holder := l.holder
+		l.mu.Unlock()
+		if holder != l.Identity() {
+			return fmt.Errorf("not releasing %s: it is held by %q, not by %s", l.Describe(), holder, l.Identity())
+		}
+	}
 	start := time.Now()
 	err := l.Interface.Update(ctx, r)
 	if err == nil && r.HolderIdentity == l.Identity() {

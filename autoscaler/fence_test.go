@@ -8,6 +8,11 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/utils/ptr"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/internal/apitest"
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
@@ -73,6 +78,59 @@ func TestFenceFollowsTheLease(t *testing.T) {
 		stop()
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestReleaseKeepsAnotherHoldersLease: a replica that led, was paused past
+// its lease while another replica took it over, and gives the lease up
+// before it renews again (the stall watchdog or SIGTERM on resume) must not
+// clear the new holder's record: client-go's release decides from the
+// record it observed last. Without electionLock's check the Lease ends
+// with no holder (so a third replica could take it while "b" still leads).
+func TestReleaseKeepsAnotherHoldersLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kube := fake.NewClientset()
+		leases := kube.CoordinationV1().Leases(testNS)
+		lock := &electionLock{Interface: &resourcelock.LeaseLock{
+			LeaseMeta:  metav1.ObjectMeta{Namespace: testNS, Name: "ebb"},
+			Client:     kube.CoordinationV1(),
+			LockConfig: resourcelock.ResourceLockConfig{Identity: "a"},
+		}}
+		ctx, cancel := context.WithCancel(t.Context())
+		leading := make(chan struct{})
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: lock, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+			ReleaseOnCancel: true, Name: "ebb",
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(context.Context) { close(leading) },
+				OnStoppedLeading: func() {},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); le.Run(ctx) }()
+		<-leading
+		synctest.Wait() // a renews every 2 s; between renewals:
+		lease, err := leases.Get(t.Context(), "ebb", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease.Spec.HolderIdentity = ptr.To("b") // b took over while a was paused
+		lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		if _, err := leases.Update(t.Context(), lease, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cancel() // a gives up before its next renewal
+		<-done
+		lease, err = leases.Get(t.Context(), "ebb", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ptr.Deref(lease.Spec.HolderIdentity, ""); got != "b" {
+			t.Errorf("after a released: lease holder = %q, want b (a released a lease it no longer held)", got)
 		}
 	})
 }

@@ -143,8 +143,8 @@ func (l *Loop) RunElected(ctx context.Context, o ElectionOptions) error {
 	}
 	if o.Fence != nil {
 		o.Fence.arm(o.RenewDeadline)
-		lock = fencedLock{Interface: lock, fence: o.Fence}
 	}
+	lock = &electionLock{Interface: lock, fence: o.Fence}
 	for ctx.Err() == nil {
 		if err := l.campaign(ctx, o, lock); err != nil {
 			return err
