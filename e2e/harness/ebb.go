@@ -153,22 +153,36 @@ const EbbReportTimeout = 2 * time.Minute
 // is SIGKILLed when ctx ends (default deadline EbbReportTimeout) or when the
 // test process dies, so a hanging report never outlives the test.
 func EbbReport(ctx context.Context, o EbbOptions, extra ...string) (string, error) {
+	args := append([]string{"report", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--policy", o.Policy}, extra...)
+	return ebbOnce(ctx, o.Bin, args)
+}
+
+// EbbStatus runs `ebb status` once with the same identity (the running
+// leader's /status through the API server's service proxy; see ExposeEbb)
+// and returns its standard output, as EbbReport does.
+func EbbStatus(ctx context.Context, o EbbOptions, extra ...string) (string, error) {
+	args := append([]string{"status", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace}, extra...)
+	return ebbOnce(ctx, o.Bin, args)
+}
+
+// ebbOnce runs bin with args, SIGKILLed when ctx ends (default deadline
+// EbbReportTimeout) or the test process dies.
+func ebbOnce(ctx context.Context, bin string, args []string) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, EbbReportTimeout)
 		defer cancel()
 	}
-	args := append([]string{"report", "--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace, "--policy", o.Policy}, extra...)
-	cmd := exec.CommandContext(ctx, o.Bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second // stop waiting for output pipes after the kill
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return string(out), fmt.Errorf("ebb report: %w: %s", err, ee.Stderr)
+			return string(out), fmt.Errorf("ebb %s: %w: %s", args[0], err, ee.Stderr)
 		}
-		return string(out), fmt.Errorf("ebb report: %w", err)
+		return string(out), fmt.Errorf("ebb %s: %w", args[0], err)
 	}
 	return string(out), nil
 }

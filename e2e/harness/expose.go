@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -81,7 +82,12 @@ func (e *Env) ExposeEbb(ctx context.Context, ns, service, podName string, b *Ebb
 			Containers:      []corev1.Container{{Name: "ebb", Image: "ebb:local-process"}},
 		},
 	}
+	// What an earlier run left (the demo reuses its namespace) is kept and
+	// pointed at this ebb.
 	created, err := e.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		created, err = e.Kube.CoreV1().Pods(ns).Get(ctx, podName, metav1.GetOptions{})
+	}
 	if err != nil {
 		return fmt.Errorf("create pod %s/%s standing for ebb: %w", ns, podName, err)
 	}
@@ -95,7 +101,7 @@ func (e *Env) ExposeEbb(ctx context.Context, ns, service, podName string, b *Ebb
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: ExposedPort, Port: 8080,
 			TargetPort: intstr.FromInt32(int32(port)), Protocol: corev1.ProtocolTCP}}},
 	}
-	if _, err := e.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); ignoreExists(err) != nil {
 		return fmt.Errorf("create service %s/%s: %w", ns, service, err)
 	}
 	// Endpoints, not EndpointSlices: the service proxy of kube-apiserver
@@ -108,7 +114,11 @@ func (e *Env) ExposeEbb(ctx context.Context, ns, service, podName string, b *Ebb
 			Ports: []corev1.EndpointPort{{Name: ExposedPort, Port: int32(port), Protocol: corev1.ProtocolTCP}},
 		}},
 	}
-	if _, err := e.Kube.CoreV1().Endpoints(ns).Create(ctx, ep, metav1.CreateOptions{}); err != nil {
+	_, err = e.Kube.CoreV1().Endpoints(ns).Create(ctx, ep, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = e.Kube.CoreV1().Endpoints(ns).Update(ctx, ep, metav1.UpdateOptions{})
+	}
+	if err != nil {
 		return fmt.Errorf("create endpoints %s/%s: %w", ns, service, err)
 	}
 	return nil

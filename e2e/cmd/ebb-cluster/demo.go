@@ -56,8 +56,8 @@ type demoConfig struct {
 // Deployment web (2 replicas), drives a request rate and CPU load that rise
 // and fall over a 3-minute cycle, starts `ebb run` in dry-run with the
 // namespace-scoped identity and prints `ebb report` every 5 s until the
-// duration ends or Ctrl-C, then writes the HTML report into the demo's
-// directory and prints its path. It then stops ebb and the load; the
+// duration ends or Ctrl-C, then writes the HTML page of ebb's status (its
+// decisions over the demo) into the demo's directory and prints its path. It then stops ebb and the load; the
 // cluster stays up (`make demo` runs `ebb-cluster down` next unless
 // DEMO_KEEP=1).
 func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) error {
@@ -109,8 +109,16 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 	cpu := env.CPULoad(ctx, demoNamespace, wl.Selector(), 100)
 	defer cpu.Stop()
 
+	// ebb listens on the machine's address and stands behind Service
+	// ebb-metrics as installed, so that `ebb status` reads its /status
+	// through the API server's service proxy (harness.ExposeEbb).
+	host, err := harness.HostIP()
+	if err != nil {
+		return err
+	}
 	o := harness.EbbOptions{Bin: ebbBin, Name: "ebb-demo", Kubeconfig: kubeconfig, Namespace: demoNamespace,
-		Policy: policy, LogDir: filepath.Join(cfg.dir, "logs")}
+		Policy: policy, LogDir: filepath.Join(cfg.dir, "logs"), MetricsHost: host,
+		ExtraArgs: []string{"--status-resolution", "5s"}} // the page's charts: a point per 5 s
 	ebb, err := env.StartEbb(o, true)
 	if err != nil {
 		return err
@@ -119,6 +127,9 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 		return err
 	}
 	defer ebb.Terminate(5 * time.Second)
+	if err := env.ExposeEbb(ctx, demoNamespace, "ebb-metrics", "ebb-demo", ebb); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "demo: cluster %s, namespace %s, ebb (dry-run) pid %d, log %s\n", c.Server(), demoNamespace, ebb.PID, ebb.Log)
 	fmt.Fprintf(w, "demo: KUBECONFIG=%s; Prometheus %s\n", c.AdminKubeconfig(), c.PrometheusURL())
 	if err := demoLoop(ctx, cfg.duration, o, ebb, reqs, cpu, w); err != nil {
@@ -128,14 +139,13 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 	return writeHTMLReport(context.WithoutCancel(ctx), o, cfg.dir, w)
 }
 
-// writeHTMLReport writes `ebb report -o html` (one self-contained page:
-// summary, charts, recommended requests) to dir/report.html and prints
-// its path. Once the leader serves its recent decisions (`ebb status`),
-// the page of its status replaces the one-pass report here.
+// writeHTMLReport writes the HTML page of the leader's status (`ebb
+// status -o html`: summary, the charts of every target over the demo,
+// recommended requests) to dir/report.html and prints its path.
 func writeHTMLReport(ctx context.Context, o harness.EbbOptions, dir string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	page, err := harness.EbbReport(ctx, o, "--output", "html")
+	page, err := harness.EbbStatus(ctx, o, "--output", "html")
 	if err != nil {
 		return fmt.Errorf("HTML report: %w", err)
 	}

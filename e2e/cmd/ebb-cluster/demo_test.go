@@ -11,8 +11,8 @@ import (
 )
 
 // TestWriteHTMLReport runs a stand-in ebb that prints its arguments as the
-// page: the demo asks for the HTML output of its namespace and policy,
-// writes it into its directory and says where.
+// page: the demo asks for the HTML page of the leader's status in its
+// namespace, writes it into its directory and says where.
 func TestWriteHTMLReport(t *testing.T) {
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "ebb")
@@ -28,7 +28,7 @@ func TestWriteHTMLReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "<html>report --kubeconfig kc --namespace demo --policy p.yaml --output html</html>\n"; string(page) != want {
+	if want := "<html>status --kubeconfig kc --namespace demo --output html</html>\n"; string(page) != want {
 		t.Errorf("report.html = %q, want %q", page, want)
 	}
 	if !strings.Contains(out.String(), filepath.Join(dir, "report.html")) {
