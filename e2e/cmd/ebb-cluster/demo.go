@@ -112,9 +112,11 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 	// ebb listens on the machine's address and stands behind Service
 	// ebb-metrics as installed, so that `ebb status` reads its /status
 	// through the API server's service proxy (harness.ExposeEbb).
-	host, err := harness.HostIP()
-	if err != nil {
-		return err
+	// A machine with no address but loopback cannot be proxied to: ebb
+	// then listens on 127.0.0.1 and the page is `ebb report -o html`.
+	host, hostErr := harness.HostIP()
+	if hostErr != nil {
+		fmt.Fprintf(w, "demo: %v; the HTML page will be `ebb report -o html` (one pass) instead of `ebb status -o html`\n", hostErr)
 	}
 	o := harness.EbbOptions{Bin: ebbBin, Name: "ebb-demo", Kubeconfig: kubeconfig, Namespace: demoNamespace,
 		Policy: policy, LogDir: filepath.Join(cfg.dir, "logs"), MetricsHost: host,
@@ -127,8 +129,10 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 		return err
 	}
 	defer ebb.Terminate(5 * time.Second)
-	if err := env.ExposeEbb(ctx, demoNamespace, "ebb-metrics", "ebb-demo", ebb); err != nil {
-		return err
+	if hostErr == nil {
+		if err := env.ExposeEbb(ctx, demoNamespace, "ebb-metrics", "ebb-demo", ebb); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(w, "demo: cluster %s, namespace %s, ebb (dry-run) pid %d, log %s\n", c.Server(), demoNamespace, ebb.PID, ebb.Log)
 	fmt.Fprintf(w, "demo: KUBECONFIG=%s; Prometheus %s\n", c.AdminKubeconfig(), c.PrometheusURL())
@@ -136,16 +140,22 @@ func demo(ctx context.Context, log *slog.Logger, cfg demoConfig, w io.Writer) er
 		return err
 	}
 	// Also after Ctrl-C (make traps it): the page is what the demo leaves.
-	return writeHTMLReport(context.WithoutCancel(ctx), o, cfg.dir, w)
+	return writeHTMLReport(context.WithoutCancel(ctx), o, hostErr == nil, cfg.dir, w)
 }
 
 // writeHTMLReport writes the HTML page of the leader's status (`ebb
 // status -o html`: summary, the charts of every target over the demo,
 // recommended requests) to dir/report.html and prints its path.
-func writeHTMLReport(ctx context.Context, o harness.EbbOptions, dir string, w io.Writer) error {
+// Without status (ebb not reachable through the proxy) it writes `ebb
+// report -o html`, one fresh pass.
+func writeHTMLReport(ctx context.Context, o harness.EbbOptions, status bool, dir string, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	page, err := harness.EbbStatus(ctx, o, "--output", "html")
+	run := harness.EbbStatus
+	if !status {
+		run = harness.EbbReport
+	}
+	page, err := run(ctx, o, "--output", "html")
 	if err != nil {
 		return fmt.Errorf("HTML report: %w", err)
 	}

@@ -21,7 +21,7 @@ func TestWriteHTMLReport(t *testing.T) {
 	}
 	o := harness.EbbOptions{Bin: fake, Kubeconfig: "kc", Namespace: "demo", Policy: "p.yaml"}
 	var out bytes.Buffer
-	if err := writeHTMLReport(t.Context(), o, dir, &out); err != nil {
+	if err := writeHTMLReport(t.Context(), o, true, dir, &out); err != nil {
 		t.Fatal(err)
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
@@ -34,8 +34,15 @@ func TestWriteHTMLReport(t *testing.T) {
 	if !strings.Contains(out.String(), filepath.Join(dir, "report.html")) {
 		t.Errorf("demo output %q does not name the page", out.String())
 	}
+	// Without the proxy (no address but loopback): one pass, ebb report.
+	if err := writeHTMLReport(t.Context(), o, false, dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	if page, err = os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.HasPrefix(string(page), "<html>report ") {
+		t.Errorf("report.html without status = %q (err %v), want the page of ebb report", page, err)
+	}
 	o.Bin = filepath.Join(dir, "missing")
-	if err := writeHTMLReport(t.Context(), o, dir, &out); err == nil || !strings.Contains(err.Error(), "HTML report") {
+	if err := writeHTMLReport(t.Context(), o, true, dir, &out); err == nil || !strings.Contains(err.Error(), "HTML report") {
 		t.Errorf("writeHTMLReport with no ebb: error = %v, want one about the HTML report", err)
 	}
 }
