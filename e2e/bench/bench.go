@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,6 +175,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := countRequests(c.AuditLogPath(), r); err != nil {
 		return r, err
 	}
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		r.Machine.LoadAvg = strings.Join(strings.Fields(string(data))[:3], " ")
+	}
 	return r, nil
 }
 
@@ -251,10 +257,7 @@ func runPhase(ctx context.Context, env *harness.Env, c *cluster.Cluster, drv *dr
 		return p, err
 	}
 	log.Info("phase started", "pid", pid)
-	cpu0, err := readProcStats(pid)
-	if err != nil {
-		return p, err
-	}
+	loads := sampleLoad(ctx, 10*time.Second)
 	steps := Schedule(o.Phase)
 	for _, s := range steps {
 		if d := time.Until(p.Start.Add(s.At)); d > 0 {
@@ -277,7 +280,10 @@ func runPhase(ctx context.Context, env *harness.Env, c *cluster.Cluster, drv *dr
 		return p, err
 	}
 	p.End = time.Now()
-	p.Controller = ProcStats{CPUSeconds: cpu1.CPUSeconds - cpu0.CPUSeconds, PeakRSS: cpu1.PeakRSS}
+	// The process started in this phase: its CPU time so far is the phase's,
+	// start-up (first lists, cache sync) included, as its requests are.
+	p.Controller = cpu1
+	p.Load = loads()
 	if p.Latency, err = ctl.latency(ctx, c); err != nil {
 		return p, err
 	}
@@ -300,6 +306,68 @@ func runPhase(ctx context.Context, env *harness.Env, c *cluster.Cluster, drv *dr
 	}
 	log.Info("phase done", "controller cpu s", p.Controller.CPUSeconds, "metrics-server requests", p.MetricsServerRequests)
 	return p, nil
+}
+
+// sampleLoad reads the 1-minute load average every interval until the
+// returned function is called, which returns the samples.
+func sampleLoad(ctx context.Context, interval time.Duration) func() []float64 {
+	var (
+		mu      sync.Mutex
+		samples []float64
+	)
+	read := func() {
+		if v, err := loadAvg1(); err == nil {
+			mu.Lock()
+			samples = append(samples, v)
+			mu.Unlock()
+		}
+	}
+	read()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() []float64 {
+		cancel()
+		<-done
+		read()
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(samples)
+	}
+}
+
+// loadAvg1 is the 1-minute load average from /proc/loadavg.
+func loadAvg1() (float64, error) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, fmt.Errorf("read load average: %w", err)
+	}
+	return parseLoadAvg1(data)
+}
+
+// parseLoadAvg1 returns the first field of /proc/loadavg.
+func parseLoadAvg1(data []byte) (float64, error) {
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0, errors.New("/proc/loadavg is empty")
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/loadavg 1-minute field %q: %w", f[0], err)
+	}
+	return v, nil
 }
 
 // clusterCPU reads the CPU seconds of kube-apiserver and metrics-server.
@@ -420,7 +488,7 @@ func (e *ebbPhase) latency(ctx context.Context, _ *cluster.Cluster) (Latency, er
 	if err != nil {
 		return Latency{}, err
 	}
-	h, err := s.Histogram("ebb_loop_duration_seconds", nil)
+	h, err := s.Histogram("ebb_pass_duration_seconds", nil)
 	if err != nil {
 		return Latency{}, err
 	}
@@ -434,7 +502,9 @@ func (e *ebbPhase) stop(context.Context, *harness.Env, *cluster.Cluster) error {
 	return e.ebb.Terminate(10 * time.Second)
 }
 
-// countRequests fills both phases' request counts from the audit log.
+// countRequests fills both phases' request counts from the audit log:
+// the requests of the phase's users received between its start and end
+// (not those of the controller's shutdown after the end).
 func countRequests(path string, r *Result) error {
 	for _, p := range []*Phase{&r.HPA, &r.Ebb} {
 		f, err := os.Open(path)
@@ -445,7 +515,7 @@ func countRequests(path string, r *Result) error {
 		for _, u := range p.Users {
 			users[u] = true
 		}
-		p.Requests, err = CountAudit(f, users)
+		p.Requests, err = CountAudit(f, users, p.Start, p.End)
 		f.Close()
 		if err != nil {
 			return err
@@ -472,9 +542,6 @@ func readMachine() Machine {
 	}
 	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(data))
-	}
-	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m.LoadAvg = strings.Join(strings.Fields(string(data))[:3], " ")
 	}
 	return m
 }

@@ -49,20 +49,27 @@ func TestParseStatusKB(t *testing.T) {
 }
 
 // TestCountAudit: one count per request (a watch logs ResponseStarted and
-// ResponseComplete under one auditID), only the users asked for, keyed by
-// user (service account prefix dropped), verb and group/resource/subresource.
+// ResponseComplete under one auditID), only the users asked for and the
+// requests received in the window, keyed by user (service account prefix
+// dropped), verb and group/resource/subresource.
 func TestCountAudit(t *testing.T) {
+	const at = `"requestReceivedTimestamp":"2026-01-02T10:00:30.000001Z"`
 	lines := []string{
-		`{"auditID":"1","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"apps","resource":"deployments","subresource":"scale"}}`,
-		`{"auditID":"2","stage":"ResponseComplete","verb":"list","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"metrics.k8s.io","resource":"pods"}}`,
-		`{"auditID":"3","stage":"ResponseStarted","verb":"watch","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"resource":"pods"}}`,
-		`{"auditID":"3","stage":"ResponseComplete","verb":"watch","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"resource":"pods"}}`,
-		`{"auditID":"4","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"apps","resource":"deployments","subresource":"scale"}}`,
-		`{"auditID":"5","stage":"ResponseComplete","verb":"get","user":{"username":"someone-else"},"objectRef":{"resource":"pods"}}`,
+		`{"auditID":"1","stage":"ResponseComplete",` + at + `,"verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"apps","resource":"deployments","subresource":"scale"}}`,
+		`{"auditID":"2","stage":"ResponseComplete",` + at + `,"verb":"list","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"metrics.k8s.io","resource":"pods"}}`,
+		`{"auditID":"3","stage":"ResponseStarted",` + at + `,"verb":"watch","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"resource":"pods"}}`,
+		`{"auditID":"3","stage":"ResponseComplete",` + at + `,"verb":"watch","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"resource":"pods"}}`,
+		`{"auditID":"4","stage":"ResponseComplete",` + at + `,"verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"apiGroup":"apps","resource":"deployments","subresource":"scale"}}`,
+		`{"auditID":"5","stage":"ResponseComplete",` + at + `,"verb":"get","user":{"username":"someone-else"},"objectRef":{"resource":"pods"}}`,
 		``,
-		`{"auditID":"6","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"requestURI":"/api"}`,
+		`{"auditID":"6","stage":"ResponseComplete",` + at + `,"verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"requestURI":"/api"}`,
+		// Before and at the end of the window: not counted.
+		`{"auditID":"7","stage":"ResponseComplete","requestReceivedTimestamp":"2026-01-02T09:59:59.999999Z","verb":"get","user":{"username":"system:serviceaccount:bench:ebb"},"requestURI":"/api"}`,
+		`{"auditID":"8","stage":"ResponseComplete","requestReceivedTimestamp":"2026-01-02T10:01:00Z","verb":"create","user":{"username":"system:serviceaccount:bench:ebb"},"objectRef":{"resource":"events"}}`,
 	}
-	got, err := CountAudit(strings.NewReader(strings.Join(lines, "\n")), map[string]bool{"system:serviceaccount:bench:ebb": true})
+	from := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	to := from.Add(time.Minute)
+	got, err := CountAudit(strings.NewReader(strings.Join(lines, "\n")), map[string]bool{"system:serviceaccount:bench:ebb": true}, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,18 +82,18 @@ func TestCountAudit(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("CountAudit() (-want +got):\n%s", d)
 	}
-	if _, err := CountAudit(strings.NewReader("{not json"), nil); err == nil || !strings.Contains(err.Error(), "line 1") {
+	if _, err := CountAudit(strings.NewReader("{not json"), nil, from, to); err == nil || !strings.Contains(err.Error(), "line 1") {
 		t.Errorf("CountAudit(bad line) error = %v, want one naming line 1", err)
 	}
 }
 
-const histogramText = `# TYPE ebb_loop_duration_seconds histogram
-ebb_loop_duration_seconds_bucket{le="0.1"} 10
-ebb_loop_duration_seconds_bucket{le="0.2"} 30
-ebb_loop_duration_seconds_bucket{le="0.4"} 40
-ebb_loop_duration_seconds_bucket{le="+Inf"} 40
-ebb_loop_duration_seconds_sum 6
-ebb_loop_duration_seconds_count 40
+const histogramText = `# TYPE ebb_pass_duration_seconds histogram
+ebb_pass_duration_seconds_bucket{le="0.1"} 10
+ebb_pass_duration_seconds_bucket{le="0.2"} 30
+ebb_pass_duration_seconds_bucket{le="0.4"} 40
+ebb_pass_duration_seconds_bucket{le="+Inf"} 40
+ebb_pass_duration_seconds_sum 6
+ebb_pass_duration_seconds_count 40
 # TYPE apiserver_request_total counter
 apiserver_request_total{group="metrics.k8s.io",resource="pods",verb="LIST",code="200"} 7
 apiserver_request_total{group="metrics.k8s.io",resource="pods",verb="GET",code="200"} 3
@@ -101,7 +108,7 @@ func TestScrapeHistogramAndSum(t *testing.T) {
 	if got := s.Sum("apiserver_request_total", map[string]string{"group": "metrics.k8s.io"}); got != 10 {
 		t.Errorf("Sum(metrics.k8s.io) = %v, want 10", got)
 	}
-	h, err := s.Histogram("ebb_loop_duration_seconds", nil)
+	h, err := s.Histogram("ebb_pass_duration_seconds", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,5 +213,34 @@ func TestGoal(t *testing.T) {
 		if !strings.HasPrefix(got[i], prefix) {
 			t.Errorf("with per-target GETs, Goal()[%d] = %q, want %s", i, got[i], prefix)
 		}
+	}
+}
+
+func TestParseLoadAvg1(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    float64
+		wantErr bool
+	}{
+		{name: "five fields", in: "1.21 4.10 11.20 1/198 10663\n", want: 1.21},
+		{name: "empty", in: "", wantErr: true},
+		{name: "not a number", in: "x 1 2 1/1 1", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseLoadAvg1([]byte(tc.in))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("parseLoadAvg1(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("parseLoadAvg1(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+	if got, want := loadSummary([]float64{2, 1, 3}), "1.00 / 2.00 / 3.00"; got != want {
+		t.Errorf("loadSummary() = %q, want %q", got, want)
+	}
+	if got := loadSummary(nil); got != "n/a" {
+		t.Errorf("loadSummary(nil) = %q, want n/a", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,12 @@ type driver struct {
 	pods    cache.Indexer
 	synced  cache.InformerSynced
 	factory informers.SharedInformerFactory
+
+	// applying serializes apply: with two applies at once, two patches of
+	// one pod could reach the API server in one order and record their
+	// values in set in the other, and set would then skip a pod that
+	// carries a stale value for good.
+	applying sync.Mutex
 
 	mu     sync.Mutex
 	factor float64
@@ -111,8 +118,11 @@ type podShare struct {
 	value string
 }
 
-// apply patches every pod whose share differs from what it carries.
+// apply patches every pod whose share differs from what it carries (one
+// apply at a time).
 func (d *driver) apply(ctx context.Context, n int) error {
+	d.applying.Lock()
+	defer d.applying.Unlock()
 	d.mu.Lock()
 	factor := d.factor
 	d.mu.Unlock()
@@ -165,6 +175,13 @@ func (d *driver) settled(n, want int) error {
 	d.mu.Unlock()
 	v := fmt.Sprintf("%dm", int64(math.Round(d.base*factor/float64(want))))
 	off := 0
+	var first []string // what is off, the first few
+	note := func(format string, args ...any) {
+		off++
+		if len(first) < 3 {
+			first = append(first, fmt.Sprintf(format, args...))
+		}
+	}
 	for i := range n {
 		objs, err := d.pods.ByIndex(appLabel, targetName(i))
 		if err != nil {
@@ -174,22 +191,22 @@ func (d *driver) settled(n, want int) error {
 		for _, o := range objs {
 			p := o.(*corev1.Pod)
 			if p.DeletionTimestamp != nil {
-				off++
+				note("pod %s terminating", p.Name)
 				continue
 			}
 			if isReady(p) {
 				ready++
-				if p.Annotations[usageCPU] != v {
-					off++
+				if got := p.Annotations[usageCPU]; got != v {
+					note("pod %s uses %s", p.Name, got)
 				}
 			}
 		}
 		if ready != want {
-			off++
+			note("%s has %d ready pods", targetName(i), ready)
 		}
 	}
 	if off > 0 {
-		return fmt.Errorf("%d pods or targets not yet at %d ready pods of %s each", off, want, v)
+		return fmt.Errorf("%d pods or targets not yet at %d ready pods of %s each (%s)", off, want, v, strings.Join(first, "; "))
 	}
 	return nil
 }

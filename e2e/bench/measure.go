@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -100,10 +101,11 @@ func (k RequestKey) String() string { return k.User + " " + k.Verb + " " + k.Res
 
 // auditEvent is the part of an audit.k8s.io/v1 Event the count needs.
 type auditEvent struct {
-	AuditID string `json:"auditID"`
-	Stage   string `json:"stage"`
-	Verb    string `json:"verb"`
-	User    struct {
+	AuditID  string    `json:"auditID"`
+	Stage    string    `json:"stage"`
+	Verb     string    `json:"verb"`
+	Received time.Time `json:"requestReceivedTimestamp"`
+	User     struct {
 		Username string `json:"username"`
 	} `json:"user"`
 	ObjectRef *struct {
@@ -115,10 +117,11 @@ type auditEvent struct {
 }
 
 // CountAudit reads audit events (JSON lines) and counts requests of users
-// by user, verb and resource; each request counts once (a long-running
-// request logs ResponseStarted and ResponseComplete under one auditID).
-// Lines that do not decode are an error naming the line.
-func CountAudit(r io.Reader, users map[string]bool) (map[RequestKey]int, error) {
+// received in [from, to) by user, verb and resource; each request counts
+// once (a long-running request logs ResponseStarted and ResponseComplete
+// under one auditID). Lines that do not decode are an error naming the
+// line.
+func CountAudit(r io.Reader, users map[string]bool, from, to time.Time) (map[RequestKey]int, error) {
 	out := map[RequestKey]int{}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
@@ -131,7 +134,8 @@ func CountAudit(r io.Reader, users map[string]bool) (map[RequestKey]int, error) 
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return nil, fmt.Errorf("audit log line %d: %w", line, err)
 		}
-		if !users[ev.User.Username] || ev.Stage == "RequestReceived" || seen[ev.AuditID] {
+		if !users[ev.User.Username] || ev.Stage == "RequestReceived" || seen[ev.AuditID] ||
+			ev.Received.Before(from) || !ev.Received.Before(to) {
 			continue
 		}
 		seen[ev.AuditID] = true

@@ -43,6 +43,19 @@ type Phase struct {
 	MetricsServerCPU      float64
 	Latency               Latency
 	Replicas              map[string]int32 // spec.replicas of every target at the end
+	Load                  []float64        // 1-minute load average of the machine, every 10 s of the phase
+}
+
+// loadSummary renders the load samples as min / mean / max.
+func loadSummary(samples []float64) string {
+	if len(samples) == 0 {
+		return "n/a"
+	}
+	sum := 0.0
+	for _, v := range samples {
+		sum += v
+	}
+	return fmt.Sprintf("%.2f / %.2f / %.2f", slices.Min(samples), sum/float64(len(samples)), slices.Max(samples))
 }
 
 // Latency is the controller's own timing histogram over the phase.
@@ -132,6 +145,7 @@ func (r *Result) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "| latency | %s: p50 %s, p99 %s (%0.f reconciles; queue wait p99 %s) | %s: p50 %s, p99 %s (%0.f passes) | |\n",
 		h.Latency.What, secs(h.Latency.Work.Quantile(0.5)), secs(h.Latency.Work.Quantile(0.99)), h.Latency.Work.Count, queueP99(h.Latency),
 		e.Latency.What, secs(e.Latency.Work.Quantile(0.5)), secs(e.Latency.Work.Quantile(0.99)), e.Latency.Work.Count)
+	fmt.Fprintf(w, "| machine load average (1 min), min / mean / max over the phase | %s | %s | |\n", loadSummary(h.Load), loadSummary(e.Load))
 	fmt.Fprintf(w, "| replicas at the end (targets×replicas) | %s | %s | %d of %d targets equal |\n\n",
 		replicaSummary(h.Replicas), replicaSummary(e.Replicas), sameReplicas(h.Replicas, e.Replicas), o.Targets)
 
