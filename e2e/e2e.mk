@@ -9,7 +9,7 @@
 #                           `ebb report` every 5 s for DEMO_DURATION
 #   make demo-down          stop everything the demo started (by PID)
 #   make bench-cluster      ebb against kcm's HPA controller on BENCH_TARGETS Deployments
-#                           (default 500, ~10 min; 2000 for the large run), tables into
+#                           (default 500, ~15 min on 2 cores; 2000 for the large run), tables into
 #                           docs/performance.md (not part of make test)
 
 EBB_CLUSTER   := $(BIN)/ebb-cluster

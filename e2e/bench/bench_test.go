@@ -244,3 +244,23 @@ func TestParseLoadAvg1(t *testing.T) {
 		t.Errorf("loadSummary(nil) = %q, want n/a", got)
 	}
 }
+
+// TestMarkdownSteadyRow: the steady-load row divides the requests of the
+// first part (watches left out) by its length in sync periods.
+func TestMarkdownSteadyRow(t *testing.T) {
+	start := time.Unix(0, 0)
+	phase := func(steady map[RequestKey]int) Phase {
+		return Phase{Start: start, End: start.Add(4 * time.Minute), SteadyEnd: start.Add(80 * time.Second), Steady: steady}
+	}
+	r := &Result{Options: Options{Targets: 500, SyncPeriod: 15 * time.Second, Phase: 4 * time.Minute}}
+	r.HPA = phase(map[RequestKey]int{{Verb: "get", Resource: "apps/deployments/scale"}: 2000,
+		{Verb: "list", Resource: "metrics.k8s.io/pods"}: 2000, {Verb: "watch", Resource: "/pods"}: 1})
+	r.Ebb = phase(map[RequestKey]int{{Verb: "list", Resource: "metrics.k8s.io/pods"}: 6, {Verb: "watch", Resource: "/pods"}: 1})
+	var b strings.Builder
+	r.Markdown(&b)
+	// 80 s = 5.33 sync periods: 4000/5.33 = 750, 6/5.33 = 1.125.
+	want := "| API requests (all but watch) per sync period while the load is steady (first third of the phase) | 750.0 | 1.1 | 666.7× |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("Markdown() has no line %q:\n%s", want, b.String())
+	}
+}

@@ -152,7 +152,7 @@ func (d *driver) apply(ctx context.Context, n int) error {
 			todo = append(todo, podShare{p, v})
 		}
 	}
-	return forEach(ctx, len(todo), 8, func(ctx context.Context, i int) error {
+	return forEach(ctx, len(todo), 32, func(ctx context.Context, i int) error {
 		s := todo[i]
 		patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, usageCPU, s.value)
 		_, err := d.kc.CoreV1().Pods(d.ns).Patch(ctx, s.pod.Name, types.MergePatchType, patch, metav1.PatchOptions{})

@@ -37,6 +37,8 @@ type Phase struct {
 	Users                 []string // whose requests count
 	Start, End            time.Time
 	Requests              map[RequestKey]int
+	Steady                map[RequestKey]int // requests from Start to SteadyEnd (steady load, no rescale)
+	SteadyEnd             time.Time
 	MetricsServerRequests float64
 	Controller            ProcStats // CPUSeconds during the phase, PeakRSS of the process
 	APIServerCPU          float64   // kube-apiserver CPU seconds during the phase
@@ -68,6 +70,22 @@ type Latency struct {
 // syncs is how many sync periods the phase lasted.
 func (p Phase) syncs(period time.Duration) float64 {
 	return p.End.Sub(p.Start).Seconds() / period.Seconds()
+}
+
+// steadySyncs is how many sync periods the steady first part lasted.
+func (p Phase) steadySyncs(period time.Duration) float64 {
+	return p.SteadyEnd.Sub(p.Start).Seconds() / period.Seconds()
+}
+
+// nonWatch counts the requests that are not watches.
+func nonWatch(reqs map[RequestKey]int) int {
+	n := 0
+	for k, v := range reqs {
+		if k.Verb != "watch" {
+			n += v
+		}
+	}
+	return n
 }
 
 // totals splits the requests into non-watch requests, metrics.k8s.io
@@ -133,7 +151,10 @@ func (r *Result) Markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | "+format+" | "+format+" | %s |\n", name, hv, ev, ratio)
 	}
+	row("targets evaluated per sync period (HPA reconciles; ebb passes × targets)", h.Latency.Work.Count/hs, e.Latency.Work.Count*float64(o.Targets)/es, "%.0f")
 	row("API requests (all but watch), per sync period", float64(hReq)/hs, float64(eReq)/es, "%.1f")
+	row("API requests (all but watch) per sync period while the load is steady (first third of the phase)",
+		float64(nonWatch(h.Steady))/h.steadySyncs(o.SyncPeriod), float64(nonWatch(e.Steady))/e.steadySyncs(o.SyncPeriod), "%.1f")
 	row("… of which metrics.k8s.io, per sync period", float64(hMet)/hs, float64(eMet)/es, "%.1f")
 	row("requests served by metrics-server, per sync period", h.MetricsServerRequests/hs, e.MetricsServerRequests/es, "%.1f")
 	row("API + metrics requests, whole phase", float64(hReq), float64(eReq), "%.0f")
