@@ -142,6 +142,15 @@ func TestEbbLeaderFailoverVertical(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The CPU upper bound narrows as the histogram's history grows (the
+	// VPA's confidence): a new leader that continued the old one's
+	// histogram starts at or below the old leader's last bound, one that
+	// started afresh far above it.
+	upper := map[string]string{"namespace": ns, "bound": "upper"}
+	// (1e11 cores is the VPA's "no history" bound: wait for a real one.)
+	finite := func(v float64) bool { return v > 0 && v < 1e9 }
+	oldUpper := leader.waitMetric(t, "ebb_vertical_recommendation_cpu_cores", upper, "finite on the leader", finite, 60*time.Second)
+	time.Sleep(3 * time.Second) // checkpointed every 2 s: the bound read is saved
 	if err := syscall.Kill(-leader.PID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +163,14 @@ func TestEbbLeaderFailoverVertical(t *testing.T) {
 	frozen := time.Now()
 	standby.waitMetric(t, "ebb_leader", nil, "= 1 after the leader froze", func(v float64) bool { return v == 1 }, 40*time.Second)
 	t.Logf("standby leads %.1fs after SIGSTOP", time.Since(frozen).Seconds())
+	newUpper := standby.waitMetric(t, "ebb_vertical_recommendation_cpu_cores", upper, "> 0 on the new leader", func(v float64) bool { return v > 0 }, 30*time.Second)
+	if !finite(newUpper) {
+		t.Errorf("new leader's CPU upper bound %.3g cores is the no-history bound: it did not continue the checkpointed histogram", newUpper)
+	}
+	if newUpper > oldUpper*1.01 {
+		t.Errorf("new leader's CPU upper bound %.3f cores, above the old leader's %.3f: it did not continue the checkpointed histogram", newUpper, oldUpper)
+	}
+	t.Logf("CPU upper bound: old leader %.3f cores, new leader %.3f", oldUpper, newUpper)
 	if err := harness.Eventually(ctx, "the new leader checkpoints the vertical state", 30*time.Second, 500*time.Millisecond, vertical(standbyID)); err != nil {
 		t.Fatal(err)
 	}
