@@ -116,7 +116,7 @@ type Actuator struct {
 	o    ActuatorOptions
 
 	mu        sync.Mutex
-	announced map[string]string // per target/container: last recommendation Event text
+	announced map[string]rv.Amounts // per target/container: the recommendation last announced
 }
 
 // NewActuator returns an Actuator; o must be valid.
@@ -124,7 +124,7 @@ func NewActuator(pods corev1client.PodsGetter, apps appsv1client.AppsV1Interface
 	if o.Recorder == nil {
 		o.Recorder = &record.FakeRecorder{}
 	}
-	return &Actuator{pods: pods, apps: apps, o: o, announced: map[string]string{}}
+	return &Actuator{pods: pods, apps: apps, o: o, announced: map[string]rv.Amounts{}}
 }
 
 // Result is what one Apply did.
@@ -253,24 +253,57 @@ func describe(chs []change) string {
 	return strings.Join(s, "; ")
 }
 
+// announceStep is how far a recommendation must move from the one last
+// announced (relative, CPU or memory) to be announced again: usage moves
+// the histograms' percentiles a little at every pass, and an Event per
+// pass per target would spend client-go's per-object Event budget (burst
+// 25, then one per 5 min) on noise.
+const announceStep = 0.10
+
 // announce emits a VerticalRecommendation Event when a container's request
-// is outside the bounds, once per distinct recommendation.
+// falls outside the bounds, and again only when the recommendation moved
+// by announceStep or more since the last one announced; a container back
+// within its bounds is announced afresh when it leaves them again.
 func (a *Actuator) announce(t Target, recs []rv.ContainerRecommendation, pods []*corev1.Pod) {
 	if len(pods) == 0 {
 		return
 	}
 	p := pods[0]
-	for _, ch := range changes(p.Spec.Containers, recs) {
-		key, msg := t.Key()+"/"+ch.name, ch.String()
-		a.mu.Lock()
-		seen := a.announced[key] == msg
-		a.announced[key] = msg
-		a.mu.Unlock()
-		if !seen {
-			a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRecommendation",
-				"requests outside the recommended bounds (pod %s): %s", p.Name, msg)
+	chs := changes(p.Spec.Containers, recs)
+	a.mu.Lock()
+	for _, c := range p.Spec.Containers {
+		if !slices.ContainsFunc(chs, func(ch change) bool { return ch.name == c.Name }) {
+			delete(a.announced, t.Key()+"/"+c.Name)
 		}
 	}
+	a.mu.Unlock()
+	for _, ch := range chs {
+		key := t.Key() + "/" + ch.name
+		a.mu.Lock()
+		last, seen := a.announced[key]
+		moved := !seen || movedBy(last.CPUMillis, ch.to.CPUMillis) || movedBy(last.MemoryBytes, ch.to.MemoryBytes)
+		if moved {
+			a.announced[key] = ch.to
+		}
+		a.mu.Unlock()
+		if moved {
+			a.o.Recorder.Eventf(t.ref(), corev1.EventTypeNormal, "VerticalRecommendation",
+				"requests outside the recommended bounds (pod %s): %s", p.Name, ch.String())
+		}
+	}
+}
+
+// movedBy reports whether to differs from from by announceStep or more
+// (0 is "no change of this resource").
+func movedBy(from, to int64) bool {
+	if from == to {
+		return false
+	}
+	if from == 0 || to == 0 {
+		return true
+	}
+	d := float64(to-from) / float64(from)
+	return d >= announceStep || d <= -announceStep
 }
 
 func marshal(v any) ([]byte, error) {

@@ -377,3 +377,39 @@ func TestOffAndRecommendNeverPatch(t *testing.T) {
 		})
 	}
 }
+
+// TestRecommendationEventsOnlyOnChange: in recommend mode, a recommendation
+// that drifts a little at every pass (as the histograms do under changing
+// usage) is announced once; a move of 10 % or more is announced again; a
+// container back within its bounds and out again is announced afresh.
+func TestRecommendationEventsOnlyOnChange(t *testing.T) {
+	cpu := func(target, lower, upper int64) []rv.ContainerRecommendation {
+		r := rec()
+		r[0].CPU = &rv.Bounds{Target: target, Lower: lower, Upper: upper}
+		r[0].Memory = nil
+		return r
+	}
+	steps := []struct {
+		recs []rv.ContainerRecommendation
+		want int // Events of this step
+	}{
+		{cpu(500, 400, 700), 1}, // request 100m below the bounds
+		{cpu(510, 410, 710), 0}, // +2 %
+		{cpu(530, 420, 720), 0}, // +6 % from the one announced
+		{cpu(560, 450, 750), 1}, // +12 %
+		{cpu(540, 440, 740), 0}, // -3.6 %
+		{cpu(120, 80, 400), 0},  // 100m within the bounds: nothing to say
+		{cpu(560, 450, 750), 1}, // out again: announced afresh
+	}
+	pods := []*corev1.Pod{newPod("web-a", 100, 256<<20)}
+	kube := fake.NewClientset(pods[0], newDeployment(100, 256<<20, 1, 1))
+	a, r := newActuator(kube, false)
+	for i, st := range steps {
+		if _, err := a.Apply(t.Context(), t0.Add(time.Duration(i)*15*time.Second), policy.VerticalRecommend, webTarget, st.recs, pods, &Actuations{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := drain(r); len(got) != st.want {
+			t.Errorf("step %d (cpu target %dm): events %q, want %d", i, st.recs[0].CPU.Target, got, st.want)
+		}
+	}
+}
