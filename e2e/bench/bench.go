@@ -170,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	go drv.run(ctx, o.Targets, time.Second)
 
-	r.HPA, err = runPhase(ctx, env, c, drv, o, hpaPhase{})
+	r.HPA, err = runPhase(ctx, env, c, drv, o, hpaPhase{targets: o.Targets})
 	if err != nil {
 		return r, fmt.Errorf("HPA phase: %w", err)
 	}
@@ -421,7 +421,7 @@ func scrapeTLS(ctx context.Context, url, token string) (Scrape, error) {
 
 // hpaPhase: N HPAs and a kube-controller-manager with only the HPA
 // controller.
-type hpaPhase struct{}
+type hpaPhase struct{ targets int }
 
 func (hpaPhase) name() string    { return "HPA controller" }
 func (hpaPhase) users() []string { return []string{hpaServiceAccount, cluster.HPAControllerUser} }
@@ -459,8 +459,8 @@ func (hpaPhase) latency(ctx context.Context, c *cluster.Cluster) (Latency, error
 	return l, nil
 }
 
-func (hpaPhase) stop(ctx context.Context, env *harness.Env, c *cluster.Cluster) error {
-	return errors.Join(c.StopComponent(cluster.HPAControllerName), deleteHPAs(ctx, env.Kube, Namespace))
+func (h hpaPhase) stop(ctx context.Context, env *harness.Env, c *cluster.Cluster) error {
+	return errors.Join(c.StopComponent(cluster.HPAControllerName), deleteHPAs(ctx, env.Kube, Namespace, h.targets))
 }
 
 // ebbPhase: `ebb run` in apply mode with a namespace-scoped identity.

@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ebb-autoscaler/ebb/autoscaler/policy"
 )
@@ -262,5 +265,29 @@ func TestMarkdownSteadyRow(t *testing.T) {
 	want := "| API requests (all but watch) per sync period while the load is steady (first third of the phase) | 750.0 | 1.1 | 666.7× |"
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("Markdown() has no line %q:\n%s", want, b.String())
+	}
+}
+
+// TestDeleteHPAs: every target's HPA goes, one already gone is no error,
+// another namespace's HPA stays.
+func TestDeleteHPAs(t *testing.T) {
+	ctx := context.Background()
+	kc := fake.NewClientset(hpa("bench", 0), hpa("bench", 2), hpa("other", 1))
+	if err := deleteHPAs(ctx, kc, "bench", 3); err != nil {
+		t.Fatalf("deleteHPAs() = %v", err)
+	}
+	for _, ns := range []string{"bench", "other"} {
+		list, err := kc.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range list.Items {
+			got = append(got, h.Name)
+		}
+		want := map[string][]string{"bench": nil, "other": {targetName(1)}}[ns]
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("HPAs left in %s (-want +got):\n%s", ns, d)
+		}
 	}
 }
