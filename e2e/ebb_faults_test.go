@@ -196,8 +196,10 @@ func TestEbbLeaderElection(t *testing.T) {
 	a := startEbb(t, s, withIdentity(o, "a"), "a")
 	b := startEbb(t, s, withIdentity(o, "b"), "b")
 	leader, standby := leaderOf(t, a, b)
-	if err := standby.Ready(ctx); err != nil {
-		t.Errorf("standby /readyz: %v", err)
+	// A standby is ready once its informers synced and its policy loaded
+	// (it only just started: ebb_leader is set before that).
+	if err := harness.Eventually(ctx, "standby /readyz", 20*time.Second, 250*time.Millisecond, standby.Ready); err != nil {
+		t.Error(err)
 	}
 	watch := watchReplicas(t, s, ns, name)
 	load := s.Env.CPULoad(ctx, ns, w.Selector(), 300)
