@@ -195,7 +195,7 @@ func TestEbbLeaderElection(t *testing.T) {
 	o.LeaderElect = true
 	a := startEbb(t, s, withIdentity(o, "a"), "a")
 	b := startEbb(t, s, withIdentity(o, "b"), "b")
-	leader, standby := leaderOf(t, a, b)
+	leader, standby := whoLeads(t, a, b)
 	// A standby is ready once its informers synced and its policy loaded
 	// (it only just started: ebb_leader is set before that).
 	if err := harness.Eventually(ctx, "standby /readyz", 20*time.Second, 250*time.Millisecond, standby.Ready); err != nil {

@@ -108,7 +108,7 @@ func TestEbbLeaderFailoverVertical(t *testing.T) {
 	o.ExtraArgs = append(o.ExtraArgs, "--vertical-checkpoint-interval", "2s")
 	a := startEbb(t, s, withIdentity(o, "a"), "a")
 	b := startEbb(t, s, withIdentity(o, "b"), "b")
-	leader, standby := leaderOf(t, a, b)
+	leader, standby := whoLeads(t, a, b)
 	leaderID, standbyID := identityOf(leader), identityOf(standby)
 
 	writers := func(ctx context.Context) (map[string]string, error) {
@@ -202,34 +202,6 @@ func TestEbbLeaderFailoverVertical(t *testing.T) {
 	if v, _, err := standby.MetricValue(ctx, "ebb_leader", nil); err != nil || v != 1 {
 		t.Errorf("new leader's ebb_leader = %v (err %v) after the old one resumed, want 1", v, err)
 	}
-}
-
-// leaderOf waits until exactly one of a and b leads and returns it first.
-func leaderOf(t *testing.T, a, b *ebbRun) (leader, standby *ebbRun) {
-	t.Helper()
-	err := harness.Eventually(context.Background(), "exactly one leader", 30*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
-		la, _, err := a.MetricValue(ctx, "ebb_leader", nil)
-		if err != nil {
-			return err
-		}
-		lb, _, err := b.MetricValue(ctx, "ebb_leader", nil)
-		if err != nil {
-			return err
-		}
-		switch {
-		case la == 1 && lb == 0:
-			leader, standby = a, b
-		case la == 0 && lb == 1:
-			leader, standby = b, a
-		default:
-			return fmt.Errorf("ebb_leader a=%v b=%v", la, lb)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leader, standby
 }
 
 // identityOf is the --identity r was started with.
