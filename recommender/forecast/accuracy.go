@@ -32,14 +32,9 @@ func (a Accuracy) Error() float64 {
 
 // add scores one prediction at t.
 func (a *Accuracy) add(t time.Time, predicted, actual, underWeight float64, halfLife time.Duration) {
-	if !a.At.IsZero() && t.After(a.At) {
-		d := math.Exp2(-t.Sub(a.At).Seconds() / halfLife.Seconds())
-		a.Num *= d
-		a.Den *= d
-	}
-	if t.After(a.At) {
-		a.At = t
-	}
+	d := decayTo(&a.At, t, halfLife)
+	a.Num *= d
+	a.Den *= d
 	a.Num += underWeight*max(actual-predicted, 0) + max(predicted-actual, 0)
 	a.Den += actual
 	a.Scored++
@@ -73,7 +68,7 @@ func (m *Model) score(now time.Time) {
 		}
 		if ok {
 			m.acc.add(p.until, p.value, actual, m.o.UnderWeight, m.o.ErrorHalfLife)
-
+			m.fit.add(p.until, actual-p.level, p.trend, m.o.ErrorHalfLife)
 		}
 	}
 	if done > 0 {
@@ -83,3 +78,57 @@ func (m *Model) score(now time.Time) {
 
 // Accuracy is the model's current accuracy score.
 func (m *Model) Accuracy() Accuracy { return m.acc }
+
+// TrendFit is how much of the extrapolated trend the recent past bore out:
+// the damping of Gardner's damped trend, fitted to the model's own scored
+// predictions instead of chosen. For each prediction, g is the full
+// trend's increment (slope times the time from the last sample to the
+// predicted point) and e what actually came above the level (the highest
+// sample of the window minus the last value the prediction started from);
+// the fraction is the least-squares fit of e = fraction*g,
+//
+//	fraction = sum(w*e*g) / sum(w*g*g), clamped to [0, 1],
+//
+// the weight w halving every ErrorHalfLife, as the accuracy score's. A
+// trend that goes on (a ramp) keeps it near 1; a series whose fitted slopes
+// are mostly noise — a random walk over a few minutes looks like a trend to
+// a least-squares line, and stops — draws it toward 0, so that the forecast
+// does not scale up for ramps that do not come. 1 (the whole trend) until a
+// prediction with a trend has been scored.
+type TrendFit struct {
+	EG, GG float64   // the decayed sums of e*g and g*g
+	At     time.Time // time the sums were last decayed to
+}
+
+// Fraction is the share of the trend to extrapolate, within [0, 1].
+func (f TrendFit) Fraction() float64 {
+	if !(f.GG > 0) {
+		return 1
+	}
+	return min(1, max(0, f.EG/f.GG))
+}
+
+// add fits one scored prediction at t: e above the level came, g was the
+// full trend's increment.
+func (f *TrendFit) add(t time.Time, e, g float64, halfLife time.Duration) {
+	d := decayTo(&f.At, t, halfLife)
+	f.EG = f.EG*d + e*g
+	f.GG = f.GG*d + g*g
+}
+
+// decayTo moves the time *at of decayed sums to t and returns the factor
+// the sums decay by meanwhile (halving every halfLife); 1 when t is not
+// later or the sums are new.
+func decayTo(at *time.Time, t time.Time, halfLife time.Duration) float64 {
+	d := 1.0
+	if !at.IsZero() && t.After(*at) {
+		d = math.Exp2(-t.Sub(*at).Seconds() / halfLife.Seconds())
+	}
+	if t.After(*at) {
+		*at = t
+	}
+	return d
+}
+
+// TrendFit is the model's current trend fit.
+func (m *Model) TrendFit() TrendFit { return m.fit }

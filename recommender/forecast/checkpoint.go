@@ -14,8 +14,9 @@ const checkpointVersion = 1
 
 // Checkpoint is the compact, serializable state of a Model: the means of
 // its long-history buckets (float32, empty buckets NaN, base64 of the
-// little-endian bytes: 5-minute buckets for 14 days are 21.5 KiB) and its
-// accuracy score. The raw recent samples and pending predictions are not
+// little-endian bytes: 5-minute buckets for 14 days are 21.5 KiB), its
+// accuracy score and its trend fit (absent in checkpoints written before
+// it existed: such a model starts its fit afresh). The raw recent samples and pending predictions are not
 // kept: after a restore the trend resumes with the first samples, the
 // season and the gate at once.
 type Checkpoint struct {
@@ -26,6 +27,7 @@ type Checkpoint struct {
 	Last     time.Time `json:"last"`     // newest sample
 	Means    string    `json:"means"`
 	Accuracy Accuracy  `json:"accuracy"`
+	Trend    TrendFit  `json:"trend"`
 }
 
 // Checkpoint returns the model's state; the zero Checkpoint (Version 0)
@@ -44,7 +46,7 @@ func (m *Model) Checkpoint() Checkpoint {
 	}
 	return Checkpoint{
 		Version: checkpointVersion, Start: m.start, StepSecs: int64(m.o.Step / time.Second), First: m.first, Last: m.last,
-		Means: base64.StdEncoding.EncodeToString(buf), Accuracy: m.acc,
+		Means: base64.StdEncoding.EncodeToString(buf), Accuracy: m.acc, Trend: m.fit,
 	}
 }
 
@@ -79,6 +81,9 @@ func Restore(o Options, c Checkpoint) (*Model, error) {
 	if a := c.Accuracy; !(a.Num >= 0) || !(a.Den >= 0) || math.IsInf(a.Num, 0) || math.IsInf(a.Den, 0) || a.Scored < 0 {
 		return nil, fmt.Errorf("forecast checkpoint: accuracy %+v must be finite and >= 0", a)
 	}
+	if f := c.Trend; !(f.GG >= 0) || math.IsInf(f.GG, 0) || math.IsNaN(f.EG) || math.IsInf(f.EG, 0) {
+		return nil, fmt.Errorf("forecast checkpoint: trend fit %+v must be finite, its g*g sum >= 0", f)
+	}
 	m.buckets = make([]bucket, len(buf)/4)
 	for i := range m.buckets {
 		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))
@@ -90,7 +95,7 @@ func Restore(o Options, c Checkpoint) (*Model, error) {
 			m.buckets[i] = bucket{sum: v, n: 1}
 		}
 	}
-	m.start, m.first, m.last, m.acc = c.Start, c.First, c.Last, c.Accuracy
+	m.start, m.first, m.last, m.acc, m.fit = c.Start, c.First, c.Last, c.Accuracy, c.Trend
 	return m, nil
 }
 

@@ -20,12 +20,17 @@ func dailyShape(at time.Duration) float64 {
 }
 
 // TestCheckpointRoundTrip: a model restored from its checkpoint (through
-// JSON) has the same history, season and accuracy: fed the same recent
-// samples it forecasts the same.
+// JSON) has the same history, season, accuracy and trend fit: fed the same
+// recent samples it forecasts the same.
 func TestCheckpointRoundTrip(t *testing.T) {
 	m := newModel(t)
-	now := feed(t, m, 3*24*time.Hour+8*time.Hour-time.Minute, dailyShape)
-	m.Forecast(now, time.Minute) // runs the period test
+	// Forecasts at every sample score predictions, so that the accuracy
+	// and the trend fit (the daily steps have slopes) are not empty.
+	last := forecastEvery(t, m, 3*24*time.Hour+8*time.Hour-time.Minute, time.Minute, dailyShape)
+	now := last.Now
+	if m.TrendFit().GG <= 0 || m.Accuracy().Scored == 0 {
+		t.Fatalf("trend fit %+v, accuracy %+v after 3 days of forecasts, want both", m.TrendFit(), m.Accuracy())
+	}
 	c := m.Checkpoint()
 	js, err := json.Marshal(c)
 	if err != nil {
@@ -44,6 +49,9 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(m.Accuracy(), r.Accuracy()); diff != "" {
 		t.Errorf("accuracy (-original +restored):\n%s", diff)
+	}
+	if diff := cmp.Diff(m.TrendFit(), r.TrendFit()); diff != "" {
+		t.Errorf("trend fit (-original +restored):\n%s", diff)
 	}
 	if got, want := r.History(now), m.History(now); got != want {
 		t.Errorf("History = %v, want %v", got, want)
@@ -77,6 +85,7 @@ func TestRestoreErrors(t *testing.T) {
 		{"not base64", func(c *Checkpoint) { c.Means = "%%%" }, "means: illegal base64"},
 		{"torn bytes", func(c *Checkpoint) { c.Means = "AAAAAAA=" }, "not a whole number of buckets"},
 		{"negative accuracy", func(c *Checkpoint) { c.Accuracy.Num = -1 }, "accuracy"},
+		{"negative trend fit", func(c *Checkpoint) { c.Trend.GG = -1 }, "trend fit"},
 		{"first before start", func(c *Checkpoint) { c.First = c.Start.Add(-time.Hour) }, "first sample is before the first bucket"},
 		{"last before first", func(c *Checkpoint) { c.Last = c.First.Add(-time.Second) }, "after the last sample"},
 	} {

@@ -5,9 +5,10 @@
 //
 // The method is meant to be explained in one sentence: the forecast is the
 // larger of where the recent trend leads (the last value plus the slope of a
-// least-squares line over the last minutes) and where the last season's
-// shape leads from today's level (seasonal naive, multiplicative), the
-// season being used only when DetectPeriod finds it significant. Accuracy
+// least-squares line over the last minutes, times the fraction of such
+// extrapolations the recent past bore out, see TrendFit) and where the last
+// season's shape leads from today's level (seasonal naive, multiplicative),
+// the season being used only when DetectPeriod finds it significant. Accuracy
 // is an asymmetric error: an under-prediction weighs UnderWeight times an
 // over-prediction of the same size, because under-prediction is what
 // leaves a workload short of pods.
@@ -107,6 +108,9 @@ type Forecast struct {
 	Now          time.Time
 	Horizon      time.Duration
 	Level, Slope float64 // last value; slope per second over the trend window
+	// TrendFraction is the share of the slope's extrapolation the forecast
+	// used (TrendFit.Fraction).
+	TrendFraction float64
 	// Seasonal is the seasonal part's highest prediction (0 without a
 	// season), Period the season used (0 for none).
 	Seasonal float64
@@ -125,10 +129,13 @@ type bucket struct {
 	n   uint32
 }
 
-// pending is a prediction waiting for the samples of its window.
+// pending is a prediction waiting for the samples of its window: its
+// value, and the level and full trend increment it was made from (for
+// TrendFit).
 type pending struct {
-	made, until time.Time
-	value       float64
+	made, until  time.Time
+	value        float64
+	level, trend float64
 }
 
 // Model is the demand history and forecaster of one signal of one target.
@@ -147,6 +154,7 @@ type Model struct {
 	// accuracy
 	pending []pending
 	acc     Accuracy
+	fit     TrendFit
 }
 
 // New returns an empty model; o must pass Validate.
@@ -234,18 +242,25 @@ func (m *Model) Forecast(now time.Time, horizon time.Duration) Forecast {
 	m.redetect(now)
 	last := m.recent[n-1]
 	f.OK, f.Level, f.Slope, f.Period = true, last.Value, m.slope(last.At), m.period
+	f.TrendFraction = m.fit.Fraction()
 
+	// trend is the full extrapolation's increment at the point where the
+	// trend is highest (the last point for a rising slope, the first for a
+	// falling one), which is also where the damped trend is highest.
 	const points = 8
+	trend := math.Inf(-1)
 	for k := 1; k <= points; k++ {
 		at := now.Add(horizon * time.Duration(k) / points)
-		v := max(0, f.Level+f.Slope*at.Sub(last.At).Seconds())
+		inc := f.Slope * at.Sub(last.At).Seconds()
+		trend = max(trend, inc)
+		v := max(0, f.Level+f.TrendFraction*inc)
 		if s, ok := m.seasonal(last, at); ok {
 			f.Seasonal = max(f.Seasonal, s)
 			v = max(v, s)
 		}
 		f.Demand = max(f.Demand, v)
 	}
-	m.keep(pending{made: now, until: now.Add(horizon), value: f.Demand})
+	m.keep(pending{made: now, until: now.Add(horizon), value: f.Demand, level: f.Level, trend: trend})
 	return f
 }
 
