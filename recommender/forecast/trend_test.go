@@ -48,27 +48,36 @@ func forecastEvery(t *testing.T, m *Model, d, h time.Duration, f func(at time.Du
 // kept and followed. Around a flat level with minute-to-minute noise a
 // least-squares line over the last minutes finds a slope nearly always,
 // but the next minute does not follow it, so the fraction falls to 0 and
-// the forecast stays at the level.
+// the forecast stays at the level. A fit is weighed by the trends' squares,
+// so a steep ramp after hours of noise brings it back within minutes.
 func TestTrendFit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 1))
 	noise := make([]float64, 4*60+1)
 	for i := range noise {
 		noise[i] = 100 + 10*rng.Float64()
 	}
-	const h = time.Minute
+	noisy := func(at time.Duration) float64 { return noise[int(at/time.Minute)] }
+	const h, hours = time.Minute, 4 * time.Hour
 	for _, tc := range []struct {
 		name             string
 		f                func(at time.Duration) float64
+		d                time.Duration
 		wantMin, wantMax float64
 	}{
 		// 1 per minute: the forecast made at a sample for a minute ahead
 		// is met exactly by the sample a minute later.
-		{"ramp", func(at time.Duration) float64 { return 10 + at.Minutes() }, 0.999, 1},
-		{"noise around a level", func(at time.Duration) float64 { return noise[int(at/time.Minute)] }, 0, 0.05},
+		{"ramp", func(at time.Duration) float64 { return 10 + at.Minutes() }, hours, 0.999, 1},
+		{"noise around a level", noisy, hours, 0, 0.05},
+		{"noise, then 5 minutes of a ramp of 10 % a minute", func(at time.Duration) float64 {
+			if at < hours {
+				return noisy(at)
+			}
+			return noise[len(noise)-1] + 10*(at-hours).Minutes()
+		}, hours + 5*time.Minute, 0.9, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModel(t)
-			got := forecastEvery(t, m, 4*time.Hour, h, tc.f)
+			got := forecastEvery(t, m, tc.d, h, tc.f)
 			if fr := m.TrendFit().Fraction(); fr < tc.wantMin || fr > tc.wantMax || got.TrendFraction != fr {
 				t.Errorf("trend fraction %v (forecast's %v), want within [%v, %v]", fr, got.TrendFraction, tc.wantMin, tc.wantMax)
 			}
