@@ -23,23 +23,31 @@
 // register its ebb and load app with Prometheus (each registration is its
 // own scrape target, see below). It must not touch what other tests share.
 //
-// A test with a fault — it stops or restarts a shared component
+// A test with a fault — it stops or restarts a component
 // (s.Env.Cluster.StopComponent / StartComponent: metrics-server,
-// Prometheus, kube-apiserver, kwok...), runs kube-controller-manager's HPA
-// controller (s.StartHPAController) or otherwise changes something
-// cluster-wide — prepares in parallel like any other and calls
+// Prometheus, kube-apiserver, prometheus-adapter...), runs
+// kube-controller-manager's HPA controller (s.StartHPAController) or
+// otherwise changes something cluster-wide — starts with
+//
+//	s := setupOwnCluster(t, "my-ns")
+//
+// instead: the same as setup, but on a cluster of its own (the shared
+// cluster's options, started for the test and stopped when it ends, its
+// logs kept when it fails). It runs in parallel with the others like any
+// test, and its faults hit nobody else. A cluster costs about 10 s of
+// bring-up and one more set of components on the machine, which is why the
+// other tests share one.
+//
+// On the shared cluster, faults are refused (the cluster's fault guard,
+// with an error saying to call exclusive) unless the test calls
 //
 //	s.exclusive(t)
 //
-// right before the fault: it then waits until every other test has ended
-// its parallel part and no other test runs alone, and runs alone from there
-// to its end. Faults are refused (the cluster's fault guard, with an error
-// saying to call exclusive) from a test not running alone. What runs alone
-// adds to the suite's duration, so keep it short; setupFault(t, ns) is
-// setup + exclusive at once, for a test that is a fault from its first
-// step. While a test waits to run alone, the faults of tests running alone
-// before it may hit what it prepared; start ebb after exclusive when that
-// matters.
+// first: it then waits until every other test has ended its parallel part
+// and no other test runs alone, and runs alone from there to its end, which
+// adds to the suite's duration (the summary's "alone phase"); on an own
+// cluster exclusive returns at once. setupFault(t, ns) is setup +
+// exclusive at once.
 //
 // # Prometheus
 //
@@ -55,9 +63,10 @@
 // an HPA object does nothing by default (ebb's HPA-conflict check relies on
 // that). s.StartHPAController(t, cluster.HPAControllerOptions{...}) starts a
 // second kube-controller-manager with only that controller (its own user,
-// e2e-hpa-controller, in audit logs) for the rest of a test running alone.
-// It cannot be limited to namespaces: it is refused unless the test runs
-// alone, HPAs left by tests that ended are deleted before it starts, and an
-// HPA of a test still waiting to run alone fails the test (create HPAs
-// after exclusive).
+// e2e-hpa-controller, in audit logs) for the rest of the test. It cannot be
+// limited to namespaces, so it runs on a test's own cluster
+// (setupOwnCluster); on the shared cluster it is refused unless the test
+// runs alone, HPAs left by tests that ended are deleted before it starts,
+// and an HPA of a test still waiting to run alone fails the test (create
+// HPAs after exclusive).
 package e2e

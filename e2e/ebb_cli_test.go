@@ -337,7 +337,7 @@ func hpaDesired(ctx context.Context, s *Suite, ns, name string) (int32, error) {
 // server's Forbidden for it.
 func TestEbbReportShadowsHPAs(t *testing.T) {
 	const ns = "ebb-shadow"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	sc := hpaScenario{ns: ns, want: map[string]int32{"web": 4, "api": 2}}
 	kc := readOnlyKubeconfig(t, s, ns)
 	requireCannotWrite(t, kc, ns) // SelfSubjectAccessReviews: creates, the test's own
@@ -381,7 +381,6 @@ func TestEbbReportShadowsHPAs(t *testing.T) {
 	}
 
 	sc.prepare(t, s)
-	s.exclusive(t)
 	sc.createHPAs(t, s)
 	s.StartHPAController(t, cluster.HPAControllerOptions{})
 	sc.waitSteady(t, s)
@@ -537,11 +536,10 @@ func TestEbbStatusThroughProxy(t *testing.T) {
 // give the same numbers.
 func TestEbbImportRoundTrip(t *testing.T) {
 	const ns = "ebb-import"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	sc := hpaScenario{ns: ns, want: map[string]int32{"web": 4, "api": 2}}
 	kc := readOnlyKubeconfig(t, s, ns)
 	sc.prepare(t, s)
-	s.exclusive(t)
 	sc.createHPAs(t, s)
 
 	imp := ebbCLI(t, s, kc, "import", "-n", ns)

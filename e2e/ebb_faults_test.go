@@ -94,11 +94,10 @@ func keys(m map[string]string) []string {
 // (2 → 4, the legacy scale-up limit) once metrics-server is back.
 func TestEbbMetricsServerDown(t *testing.T) {
 	const ns, name = "ebb-ms-down", "web"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	ctx := context.Background()
 	w := cpuWorkload(t, s, ns, name, 2)
 	o := ebbSetup(t, s, ns, cpuPolicy("apply", "Deployment", name, 2, 8, 50, ""))
-	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	watch := watchReplicas(t, s, ns, name)
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
@@ -143,11 +142,10 @@ func TestEbbMetricsServerDown(t *testing.T) {
 // Prometheus is back.
 func TestEbbPrometheusDown(t *testing.T) {
 	const ns, name = "ebb-prom-down", "api"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	ctx := context.Background()
 	_, load := requestWorkload(t, s, ns, name, 2, 20)
 	o := ebbSetup(t, s, ns, requestsPolicy(s, "apply", name, 10))
-	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	watch := watchReplicas(t, s, ns, name)
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
@@ -245,11 +243,10 @@ func withIdentity(o harness.EbbOptions, id string) harness.EbbOptions {
 // arriving after the restart is acted on: 2 → 4.
 func TestEbbAPIServerRestart(t *testing.T) {
 	const ns, name = "ebb-apiserver", "web"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	ctx := context.Background()
 	w := cpuWorkload(t, s, ns, name, 2)
 	o := ebbSetup(t, s, ns, cpuPolicy("apply", "Deployment", name, 2, 8, 50, ""))
-	s.exclusive(t) // ebb starts alone: it sees no other test's fault
 	ebb := startEbb(t, s, o, "")
 	target := map[string]string{"namespace": ns, "target": "Deployment/" + name}
 	ebb.waitMetric(t, "ebb_desired_replicas", target, "= 2", func(v float64) bool { return v == 2 }, 30*time.Second)

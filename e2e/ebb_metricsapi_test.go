@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +21,19 @@ import (
 	"github.com/ebb-autoscaler/ebb/e2e/harness"
 )
 
-// The adapter is shared by every test that reads the metrics APIs: started
-// once, on first use (not part of the cluster's bring-up).
-var (
-	adapterOnce sync.Once
-	adapterErr  error
-)
-
 // requireAdapter starts prometheus-adapter (custom.metrics.k8s.io and
-// external.metrics.k8s.io behind the aggregation layer) once for the suite.
+// external.metrics.k8s.io behind the aggregation layer) on s's cluster,
+// once: on first use, not part of the cluster's bring-up. The shared
+// cluster's adapter serves every test on it that reads the metrics APIs.
 func (s *Suite) requireAdapter(t *testing.T) {
 	t.Helper()
-	adapterOnce.Do(func() {
+	s.adapterOnce.Do(func() {
 		t0 := time.Now()
-		adapterErr = s.Env.Cluster.StartAdapter(context.Background())
+		s.adapterErr = s.Env.Cluster.StartAdapter(context.Background())
 		s.record("prometheus-adapter start", time.Since(t0))
 	})
-	if adapterErr != nil {
-		t.Fatal(adapterErr)
+	if s.adapterErr != nil {
+		t.Fatal(s.adapterErr)
 	}
 }
 
@@ -114,7 +108,7 @@ var adapterMetrics = []string{"Pods/http_requests_per_second", "Object/http_requ
 // keeps 6 replicas and says why; the adapter comes back.
 func TestEbbMetricsAPIs(t *testing.T) {
 	const ns, name = "ebb-adapter", "web"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	ctx := context.Background()
 	adapterWorkload(t, s, ns, name, 2, 60)
 	o := ebbSetup(t, s, ns, adapterPolicy("apply", adapterHPASpec(name, 10)))
@@ -143,7 +137,6 @@ func TestEbbMetricsAPIs(t *testing.T) {
 		}
 	}
 
-	s.exclusive(t) // stopping the shared adapter is a fault
 	if err := s.Env.Cluster.StopComponent(cluster.AdapterName); err != nil {
 		t.Fatal(err)
 	}
@@ -175,14 +168,13 @@ func TestEbbMetricsAPIs(t *testing.T) {
 // status.desiredReplicas at every HPA status update the test sees.
 func TestEbbMatchesHPAOnMetricsAPIs(t *testing.T) {
 	const ns, name = "ebb-adapter-hpa", "api"
-	s := setup(t, ns)
+	s := setupOwnCluster(t, ns)
 	ctx := context.Background()
 	adapterWorkload(t, s, ns, name, 2, 60)
 	spec := adapterHPASpec(name, 10)
 	o := ebbSetup(t, s, ns, adapterPolicy("dry-run", spec))
 	watch := watchReplicas(t, s, ns, name)
 
-	s.exclusive(t) // the HPA controller acts on every namespace
 	s.StartHPAController(t, cluster.HPAControllerOptions{SyncPeriod: 5 * time.Second})
 	var hs autoscalingv2.HorizontalPodAutoscalerSpec
 	if err := yaml.UnmarshalStrict([]byte(spec), &hs); err != nil {

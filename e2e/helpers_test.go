@@ -14,7 +14,7 @@ import (
 )
 
 // How to add an ebb scenario test (one file per feature, //go:build e2e;
-// doc.go says when a test must call s.exclusive(t)):
+// doc.go says when a test needs setupOwnCluster):
 //
 //	func TestScaleUpOnCPU(t *testing.T) {
 //		s := setup(t, "cpu-up")                       // parallel, fresh namespace, timing recorded
@@ -29,8 +29,8 @@ import (
 //
 // Request-rate scenarios: app, _ := s.Env.StartLoadApp(); s.Env.RequestLoad(ctx, app, ns, sel, total);
 // the policy's PromQL reads http_requests_total{namespace,pod} from
-// {{PROMETHEUS}}. Faults, only after s.exclusive(t) (the test then runs
-// alone): s.Env.Cluster.StopComponent("metrics-server") /
+// {{PROMETHEUS}}. Faults, only on a test's own cluster (setupOwnCluster):
+// s.Env.Cluster.StopComponent("metrics-server") /
 // StartComponent(ctx, "metrics-server"), s.StartHPAController(t, opts).
 // Killing the test's own ebb (ebb.SIGKILL()) is not a fault: any test may.
 

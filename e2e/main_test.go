@@ -34,9 +34,24 @@ type Suite struct {
 
 	removeRunDir bool // set when every test passed: logs are not needed
 	phases       *harness.Phases
+	timings      *timings
 
-	mu      sync.Mutex
-	timings []timing
+	// own is set on the Suite of a test on a cluster of its own
+	// (setupOwnCluster): it is alone there from its first step.
+	own bool
+	// clusterOpts are the shared cluster's options: an own cluster is
+	// started with the same (in its own directory).
+	clusterOpts cluster.Options
+
+	adapterOnce sync.Once // prometheus-adapter, started on first use (requireAdapter)
+	adapterErr  error
+}
+
+// timings are the suite's durations, printed at the end (shared by the
+// Suites of tests on their own clusters).
+type timings struct {
+	mu   sync.Mutex
+	list []timing
 }
 
 type timing struct {
@@ -45,9 +60,9 @@ type timing struct {
 }
 
 func (s *Suite) record(name string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.timings = append(s.timings, timing{name, d})
+	s.timings.mu.Lock()
+	defer s.timings.mu.Unlock()
+	s.timings.list = append(s.timings.list, timing{name, d})
 }
 
 // RolePath is ebb's Role as shipped in deploy/.
@@ -75,7 +90,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN"), phases: harness.NewPhases(parallel)}
+	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN"), phases: harness.NewPhases(parallel), timings: &timings{}}
 	if v := os.Getenv("EBB_E2E_BUILD_SECONDS"); v != "" {
 		if d, err := time.ParseDuration(v + "s"); err == nil {
 			s.record("build ebb (make build)", d)
@@ -94,6 +109,7 @@ func runSuite(m *testing.M) int {
 	o.Dir, o.BinDir, o.DieWithParent = s.RunDir, binDir, true
 	o.AuditPolicy = readOnlyAuditPolicy() // the read-only identities' requests (ebb_cli_test.go)
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s.clusterOpts = o
 	t0 = time.Now()
 	c, err := cluster.Up(context.Background(), o)
 	if c != nil {
@@ -149,10 +165,10 @@ func teardown(s *Suite, c *cluster.Cluster) {
 }
 
 func (s *Suite) printTimings() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.timings.mu.Lock()
+	defer s.timings.mu.Unlock()
 	fmt.Println("\n=== e2e timing summary")
-	for _, t := range s.timings {
+	for _, t := range s.timings.list {
 		fmt.Printf("  %-45s %8.1fs\n", t.name, t.took.Seconds())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,17 +56,23 @@ func liftGoTestParallel() error {
 	return nil
 }
 
-// runParallel registers t, pauses it with t.Parallel and resumes it once
-// a slot is free; when t ends, its slot (or the cluster, if it ran alone)
-// goes back.
-func runParallel(p *harness.Phases, t *testing.T) {
+// runParallel registers t, pauses it with t.Parallel and, with slot,
+// resumes it once a slot is free; when t ends, its slot (or the cluster, if
+// it ran alone) goes back. A test on its own cluster takes no slot: the
+// slots share out the shared cluster, and the longest tests (the fault
+// tests) start at once.
+func runParallel(p *harness.Phases, t *testing.T, slot bool) {
 	t.Helper()
 	if err := p.Register(t.Name()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Done(t.Name()) }) // registered first: runs after the test's own cleanups
 	t.Parallel()
-	p.Acquire(t.Name())
+	if slot {
+		p.Acquire(t.Name())
+	} else {
+		p.Begin()
+	}
 }
 
 // setup starts an e2e test in its own namespace ns (created; its default
@@ -76,7 +83,7 @@ func runParallel(p *harness.Phases, t *testing.T) {
 func setup(t *testing.T, ns string) *Suite {
 	t.Helper()
 	s := claimSuite(t, ns)
-	runParallel(s.phases, t)
+	runParallel(s.phases, t, true)
 	s.startTest(t, ns)
 	return s
 }
@@ -92,6 +99,9 @@ func setup(t *testing.T, ns string) *Suite {
 // sees metrics-server or kube-apiserver go and come back).
 func (s *Suite) exclusive(t *testing.T) {
 	t.Helper()
+	if s.own {
+		return // alone on its own cluster from the start
+	}
 	t0 := time.Now()
 	if err := s.phases.Exclusive(t.Name()); err != nil {
 		t.Fatal(err)
@@ -99,6 +109,52 @@ func (s *Suite) exclusive(t *testing.T) {
 	if d := time.Since(t0); d > time.Second {
 		t.Logf("waited %s to run alone", d.Round(100*time.Millisecond))
 	}
+}
+
+// setupOwnCluster starts test t like setup, in namespace ns, but on a
+// cluster of its own (the shared cluster's options, its own directory under
+// the run directory, stopped when t ends; its logs are kept when t fails).
+// For a fault test: it stops and restarts components or runs the HPA
+// controller without waiting for the other tests, in the parallel phase,
+// at the price of a cluster bring-up (about 10 s) and one more set of
+// components on the machine. On the own cluster exclusive returns at once.
+func setupOwnCluster(t *testing.T, ns string) *Suite {
+	t.Helper()
+	shared := claimSuite(t, ns)
+	runParallel(shared.phases, t, false)
+	s := shared.ownCluster(t)
+	s.startTest(t, ns)
+	return s
+}
+
+// ownCluster brings up a cluster for test t alone and returns a Suite on it
+// that shares s's binaries, phases and timing summary.
+func (s *Suite) ownCluster(t *testing.T) *Suite {
+	t.Helper()
+	t0 := time.Now()
+	o := s.clusterOpts
+	o.Dir = filepath.Join(s.RunDir, "own-"+topLevel(t))
+	c, err := cluster.Up(context.Background(), o)
+	if c != nil {
+		t.Cleanup(func() {
+			if err := c.Down(); err != nil {
+				t.Errorf("own cluster down: %v", err)
+			}
+			if t.Failed() {
+				t.Logf("own cluster's component logs kept in %s", filepath.Join(o.Dir, "logs"))
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("own cluster up: %v", err)
+	}
+	env, err := harness.NewEnv(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.record(topLevel(t)+": own cluster bring-up", time.Since(t0))
+	return &Suite{Env: env, RunDir: o.Dir, RepoRoot: s.RepoRoot, EbbBin: s.EbbBin, phases: s.phases,
+		timings: s.timings, own: true, clusterOpts: s.clusterOpts}
 }
 
 // setupFault is setup followed at once by exclusive: for a test that is a
@@ -168,6 +224,10 @@ func (s *Suite) extraNamespace(t *testing.T, ns string) {
 // o.SyncPeriod defaults to 2s here (kcm's own default is 15s).
 func (s *Suite) StartHPAController(t *testing.T, o cluster.HPAControllerOptions) {
 	t.Helper()
+	if s.own {
+		s.startHPAController(t, o) // no other test's HPA on this cluster
+		return
+	}
 	if holder := s.phases.Holder(); holder != topLevel(t) {
 		t.Fatalf("StartHPAController in %s: only a test running alone (exclusive or setupFault) may run the HPA controller (it acts on every namespace)", t.Name())
 	}
@@ -191,10 +251,16 @@ func (s *Suite) StartHPAController(t *testing.T, o cluster.HPAControllerOptions)
 		}
 		t.Logf("deleted HPA %s/%s left by another test before starting the HPA controller", h.Namespace, h.Name)
 	}
+	s.startHPAController(t, o)
+}
+
+// startHPAController starts the HPA controller on s's cluster until t ends.
+func (s *Suite) startHPAController(t *testing.T, o cluster.HPAControllerOptions) {
+	t.Helper()
 	if o.SyncPeriod == 0 {
 		o.SyncPeriod = 2 * time.Second
 	}
-	if err := s.Env.Cluster.StartHPAController(ctx, o); err != nil {
+	if err := s.Env.Cluster.StartHPAController(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -19,7 +19,8 @@ import (
 //
 // The protocol: Register before t.Parallel (go test resumes parallel tests
 // only after every top-level test reached t.Parallel, so when the first
-// one resumes all have registered), Acquire after it, Exclusive if needed,
+// one resumes all have registered), Acquire (or Begin, without a slot)
+// after it, Exclusive if needed,
 // Done when the test ends.
 type Phases struct {
 	slots chan struct{} // one per test running its parallel part
@@ -89,6 +90,20 @@ func (p *Phases) Acquire(test string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tests[test].slot = true
+	p.begin()
+}
+
+// Begin starts test's parallel part without a slot: a test on a cluster of
+// its own, which the slots (shares of the shared cluster) do not concern.
+// It counts in the parallel phase like any other.
+func (p *Phases) Begin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.begin()
+}
+
+// begin marks the start of the parallel phase at its first test (p.mu held).
+func (p *Phases) begin() {
 	if p.parallelStart.IsZero() {
 		p.parallelStart = time.Now()
 	}

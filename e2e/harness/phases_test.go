@@ -207,3 +207,34 @@ func TestPhasesClaim(t *testing.T) {
 		t.Errorf("Owner(a) = %q, want TestA", got)
 	}
 }
+
+// TestPhasesBeginWithoutSlot: a test on its own cluster (Begin) runs while
+// every slot is taken, and the parallel phase lasts until it is done too.
+func TestPhasesBeginWithoutSlot(t *testing.T) {
+	p := NewPhases(1)
+	for _, name := range []string{"TestShared", "TestOwn"} {
+		if err := p.Register(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Acquire("TestShared") // the only slot
+	begun := make(chan struct{})
+	go func() {
+		p.Begin()
+		close(begun)
+	}()
+	select {
+	case <-begun:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Begin waited for a slot")
+	}
+	p.Done("TestShared")
+	if par, _ := p.Timings(time.Now()); par != 0 {
+		t.Errorf("parallel phase ended (%s) while TestOwn still runs", par)
+	}
+	time.Sleep(time.Millisecond)
+	p.Done("TestOwn")
+	if par, _ := p.Timings(time.Now()); par <= 0 {
+		t.Errorf("Timings() parallel = %s after both ended, want > 0", par)
+	}
+}
