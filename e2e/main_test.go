@@ -42,6 +42,9 @@ type Suite struct {
 	// clusterOpts are the shared cluster's options: an own cluster is
 	// started with the same (in its own directory).
 	clusterOpts cluster.Options
+	// bringUps holds a token per own cluster being brought up: a few at a
+	// time, so that their starts do not all compete for the CPU at once.
+	bringUps chan struct{}
 
 	adapterOnce sync.Once // prometheus-adapter, started on first use (requireAdapter)
 	adapterErr  error
@@ -90,7 +93,8 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN"), phases: harness.NewPhases(parallel), timings: &timings{}}
+	s := &Suite{RepoRoot: root, EbbBin: os.Getenv("EBB_BIN"), phases: harness.NewPhases(parallel), timings: &timings{},
+		bringUps: make(chan struct{}, 2)}
 	if v := os.Getenv("EBB_E2E_BUILD_SECONDS"); v != "" {
 		if d, err := time.ParseDuration(v + "s"); err == nil {
 			s.record("build ebb (make build)", d)

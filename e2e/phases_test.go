@@ -134,7 +134,9 @@ func (s *Suite) ownCluster(t *testing.T) *Suite {
 	t0 := time.Now()
 	o := s.clusterOpts
 	o.Dir = filepath.Join(s.RunDir, "own-"+topLevel(t))
+	s.bringUps <- struct{}{}
 	c, err := cluster.Up(context.Background(), o)
+	<-s.bringUps
 	if c != nil {
 		t.Cleanup(func() {
 			if err := c.Down(); err != nil {
@@ -154,7 +156,7 @@ func (s *Suite) ownCluster(t *testing.T) *Suite {
 	}
 	s.record(topLevel(t)+": own cluster bring-up", time.Since(t0))
 	return &Suite{Env: env, RunDir: o.Dir, RepoRoot: s.RepoRoot, EbbBin: s.EbbBin, phases: s.phases,
-		timings: s.timings, own: true, clusterOpts: s.clusterOpts}
+		timings: s.timings, own: true, clusterOpts: s.clusterOpts, bringUps: s.bringUps}
 }
 
 // setupFault is setup followed at once by exclusive: for a test that is a

@@ -192,6 +192,25 @@ func (w *ReplicaWatcher) Current() int64 {
 	return w.changes[len(w.changes)-1].Replicas
 }
 
+// WaitAtLeast waits until the watcher has seen a change to n replicas or
+// more (the initial value does not count) and returns that change: for a
+// test whose point is that the workload scales up, not by which steps (a
+// load change seen by halves between two scrapes can make the first step
+// smaller and the second larger).
+func (w *ReplicaWatcher) WaitAtLeast(ctx context.Context, n int64, timeout time.Duration) (ReplicaChange, error) {
+	var got ReplicaChange
+	err := Eventually(ctx, fmt.Sprintf("spec.replicas changed to %d or more", n), timeout, 100*time.Millisecond, func(context.Context) error {
+		for _, c := range w.Changes()[1:] {
+			if c.Replicas >= n {
+				got = c
+				return nil
+			}
+		}
+		return fmt.Errorf("seen %s", w)
+	})
+	return got, err
+}
+
 // WaitFor waits until the watcher has seen a change to replicas n (the
 // initial value does not count) and returns when the first such change was
 // seen.
