@@ -5,9 +5,13 @@
 # manifests land in $(DEPLOY_OUT) for the e2e suite to apply.
 # image: dist/ebb-image.tar, an OCI image built offline (no Docker daemon).
 
-HELM_VERSION      ?= v3.22.0
-HELM_K8S_MINOR    ?= 37# helm v3.22 is built on client-go v0.37: helm template assumes Kubernetes 1.37
-KUSTOMIZE_VERSION ?= v5.8.1
+# helm and kustomize come from the tools module hack/tools (their versions are
+# its go.mod's), built there beside the cluster's components on the same
+# k8s.io modules (v0.36.3), so a cold build compiles those once.
+TOOLS_MOD         := $(CURDIR)/hack/tools
+HELM_VERSION      := $(shell awk '$$1 == "helm.sh/helm/v3" && $$2 ~ /^v/ {print $$2}' $(TOOLS_MOD)/go.mod)
+HELM_K8S_MINOR    ?= 36# helm template and lint assume Kubernetes 1.36, the cluster's
+KUSTOMIZE_VERSION := $(shell awk '$$1 == "sigs.k8s.io/kustomize/kustomize/v5" && $$2 ~ /^v/ {print $$2}' $(TOOLS_MOD)/go.mod)
 DEPLOY_TOOLS      ?= $(CURDIR)/.cache/tools
 DEPLOY_OUT        ?= $(CURDIR)/.cache/deploy
 DEPLOY_NAMESPACE  ?= e2e
@@ -20,20 +24,20 @@ IMAGE_REF         ?= ghcr.io/ebb-autoscaler/ebb:$(VERSION)
 
 test: deploy-test
 
-## helm: build helm $(HELM_VERSION) from the module proxy into $(DEPLOY_TOOLS)
+## helm: build helm $(HELM_VERSION) (hack/tools) into $(DEPLOY_TOOLS)
 helm: $(HELM)
 $(HELM):
 	@mkdir -p $(@D)
-	@s=$$(date +%s); GOBIN=$(@D) $(GO) install -trimpath \
+	@s=$$(date +%s); cd $(TOOLS_MOD) && $(GO) build -trimpath -o $(abspath $@) \
 	  -ldflags '-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)' \
-	  helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) && echo "helm $(HELM_VERSION) built in $$(( $$(date +%s) - s ))s"
+	  helm.sh/helm/v3/cmd/helm && echo "helm $(HELM_VERSION) built in $$(( $$(date +%s) - s ))s"
 
-## kustomize: build kustomize $(KUSTOMIZE_VERSION) (the one in kubectl v1.36) into $(DEPLOY_TOOLS)
+## kustomize: build kustomize $(KUSTOMIZE_VERSION) (hack/tools; the one in kubectl v1.36) into $(DEPLOY_TOOLS)
 kustomize: $(KUSTOMIZE)
 $(KUSTOMIZE):
 	@mkdir -p $(@D)
-	@s=$$(date +%s); GOBIN=$(@D) $(GO) install -trimpath -ldflags '-s -w' \
-	  sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION) && echo "kustomize $(KUSTOMIZE_VERSION) built in $$(( $$(date +%s) - s ))s"
+	@s=$$(date +%s); cd $(TOOLS_MOD) && $(GO) build -trimpath -ldflags '-s -w' -o $(abspath $@) \
+	  sigs.k8s.io/kustomize/kustomize/v5 && echo "kustomize $(KUSTOMIZE_VERSION) built in $$(( $$(date +%s) - s ))s"
 
 ## deploy-render: kustomize build + helm lint/template into $(DEPLOY_OUT)
 deploy-render: $(HELM) $(KUSTOMIZE)
@@ -64,7 +68,7 @@ deploy-test: deploy-go-test
 ## rendered kustomize base and Helm chart as a namespace admin (not in `make
 ## test`: the e2e suite applies them too; this is the standalone check)
 deploy-apply-check: deploy-render cluster-binaries
-	deploy/apply-check.sh "$$(e2e/cluster/build.sh path)/kubectl" $(HELM) $(DEPLOY_OUT)/kustomize.yaml deploy/helm/ebb $(CURDIR)/.cache/deploy-apply
+	deploy/apply-check.sh "$$(e2e/cluster/build.sh kubectl)" $(HELM) $(DEPLOY_OUT)/kustomize.yaml deploy/helm/ebb $(CURDIR)/.cache/deploy-apply
 
 ## image: an OCI image tarball of a static ebb at $(IMAGE_TAR), built offline
 image:

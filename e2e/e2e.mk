@@ -19,7 +19,7 @@ E2E_TIMEOUT   ?= 40m
 E2E_RUN       ?= .
 E2E_PARALLEL  ?= 8
 
-.PHONY: cluster-binaries e2e e2e-build ebb-cluster demo demo-down bench-cluster
+.PHONY: cluster-binaries cluster-prefetch e2e e2e-build ebb-cluster demo demo-down bench-cluster
 
 # make test = unit tests (top-level Makefile), then the e2e suite.
 test: e2e
@@ -27,6 +27,11 @@ test: e2e
 ## cluster-binaries: build and cache the e2e cluster's binaries (no-op when cached)
 cluster-binaries:
 	@e2e/cluster/build.sh >/dev/null
+
+## cluster-prefetch: start `build.sh all` in the background (log: $(EBB_CACHE)/prefetch.log);
+## cluster-binaries later waits for it (build.sh runs take turns) and finds the binaries built
+cluster-prefetch: prometheus
+	@mkdir -p $(EBB_CACHE); (e2e/cluster/build.sh all > $(EBB_CACHE)/prefetch.log 2>&1 &)
 
 ## ebb-cluster: the cluster/demo command in bin/
 ebb-cluster:

@@ -1,116 +1,77 @@
 #!/usr/bin/env bash
-# build.sh builds and caches every binary the local e2e cluster runs:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes,
-# consumed through a helper module that replaces each staging module with its v0.X.Y
-# release), etcd, kwok, metrics-server and prometheus-adapter. Binaries land in
-# $EBB_CACHE/bin/<key>/, where <key> names every version; a second run with the same
-# versions does nothing. prometheus-adapter has its own key directory
-# (bin/prometheus-adapter-<version>/, so adding or bumping it rebuilds nothing else) and is
-# hard-linked into <key>/ beside the others.
+# build.sh builds and caches every binary the local e2e cluster runs: kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd and kwok from the tools module hack/tools
+# (one module, so they share one build of their common dependencies; k8s.io/kubernetes's
+# staging modules are replaced there by their v0.X.Y releases), metrics-server and
+# prometheus-adapter each from a module of its own (they are built on older k8s.io modules).
+# Binaries land in $EBB_CACHE/bin/<key>/, where <key> is a hash of hack/tools/go.mod (comments
+# aside) and go.sum: a second run with the same versions does nothing. prometheus-adapter has its own
+# key directory (bin/prometheus-adapter-<version>/), as has metrics-server; both are
+# hard-linked into <key>/.
+# kubectl is built only when asked for (`build.sh kubectl`: deploy-apply-check).
 # Debian's prometheus is installed with apt-get when /usr/bin/prometheus is missing.
+# Runs of build.sh take turns (flock), so a background run (`build.sh all &`, the
+# Makefile's prefetch) and a foreground one build each binary once.
 set -euo pipefail
 
-K8S_VERSION=${K8S_VERSION:-v1.36.3}
-ETCD_VERSION=${ETCD_VERSION:-v3.6.7}
-KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
-METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.9.0}
 ADAPTER_VERSION=${ADAPTER_VERSION:-v0.12.0}
+METRICS_SERVER_VERSION=${METRICS_SERVER_VERSION:-v0.8.0}
+K8S_VERSION=v1.36.3 # the tools module's k8s.io/kubernetes (version strings of its binaries)
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+tools="$root/hack/tools"
 cache=${EBB_CACHE:-$root/.cache/e2e}
-key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_ms-${METRICS_SERVER_VERSION}"
+key="tools-$(grep -hv '^[[:space:]]*//' "$tools/go.mod" "$tools/go.sum" | sha256sum | cut -c1-12)"
 bin="$cache/bin/$key"
-mkdir -p "$bin"
 export GOFLAGS=-buildvcs=false
 
 log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 timed() { local name=$1; shift; local s=$SECONDS; "$@"; log "$name built in $((SECONDS - s))s"; }
 
-staging_minor=${K8S_VERSION#v1.}            # 36.3
-staging="v0.${staging_minor}"               # v0.36.3
+grep -q "^\s*k8s.io/kubernetes $K8S_VERSION " "$tools/go.mod" ||
+  { echo "build.sh: K8S_VERSION=$K8S_VERSION is not hack/tools/go.mod's k8s.io/kubernetes" >&2; exit 1; }
 
-build_kube() {
-  local mod="$cache/mod/kubernetes-$K8S_VERSION"
-  mkdir -p "$mod"
-  if [ ! -f "$mod/go.sum" ] || [ ! -f "$mod/.ok" ]; then
-    go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >/dev/null
-    local kdir
-    kdir=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-    {
-      echo "module ebb.local/e2e-kube"
-      echo
-      echo "go 1.26"
-      echo
-      echo "require k8s.io/kubernetes $K8S_VERSION"
-      echo
-      echo "replace ("
-      grep -E '^\s*k8s.io/[a-z0-9-]+ => ./staging/' "$kdir/go.mod" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
-      echo ")"
-    } >"$mod/go.mod"
-    cat >"$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-    (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true; cd "$mod" && go mod download all >/dev/null 2>&1 || true)
-    touch "$mod/.ok"
-  fi
-  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${staging_minor%%.*} -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    [ -x "$bin/$c" ] && continue
-    timed "$c" bash -c "cd '$mod' && go build -trimpath -ldflags '$ld' -o '$bin/$c.tmp' k8s.io/kubernetes/cmd/$c && mv '$bin/$c.tmp' '$bin/$c'"
-  done
-}
-
-build_etcd() {
-  [ -x "$bin/etcd" ] && return
-  local mod="$cache/mod/etcd-$ETCD_VERSION"
-  mkdir -p "$mod"
-  if [ ! -f "$mod/.ok" ]; then
-    printf 'module ebb.local/e2e-etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$mod/go.mod"
-    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$mod/tools.go"
-    (cd "$mod" && go mod tidy >/dev/null)
-    touch "$mod/.ok"
-  fi
-  timed etcd bash -c "cd '$mod' && go build -trimpath -ldflags '-s -w' -o '$bin/etcd.tmp' go.etcd.io/etcd/server/v3 && mv '$bin/etcd.tmp' '$bin/etcd'"
-}
-
-build_install() { # name pkg@version
-  local name=$1 pkg=$2
+# build_tool name pkg: go build pkg of the tools module into $bin/name.
+build_tool() {
+  local name=$1 pkg=$2 ld="-s -w"
   [ -x "$bin/$name" ] && return
-  timed "$name" env GOBIN="$bin/.gobin-$name" go install -trimpath -ldflags '-s -w' "$pkg"
-  mv "$bin/.gobin-$name/$name" "$bin/$name" && rmdir "$bin/.gobin-$name"
+  case $pkg in
+    k8s.io/kubernetes/*)
+      local minor=${K8S_VERSION#v1.}
+      ld="$ld -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION" ;;
+  esac
+  timed "$name" bash -c "cd '$tools' && go build -trimpath -ldflags '$ld' -o '$bin/$name.tmp' '$pkg' && mv '$bin/$name.tmp' '$bin/$name'"
 }
 
-# build_adapter builds sigs.k8s.io/prometheus-adapter (cmd/adapter) into its own
-# version-keyed directory and links it into $bin as prometheus-adapter. It uses its own
-# k8s.io versions (no reuse of the Kubernetes build). A consumer module as for etcd: the
-# proxy serves the version but no version list, which `go install pkg@version` asks for.
-build_adapter() {
-  local dir="$cache/bin/prometheus-adapter-$ADAPTER_VERSION"
-  if [ ! -x "$dir/prometheus-adapter" ]; then
-    local mod="$cache/mod/prometheus-adapter-$ADAPTER_VERSION"
+# build_separate name module version pkg: a program built in a module of its own (its own
+# k8s.io versions: it does not build against the tools module's), cached in its own key
+# directory bin/<name>-<version>/ and linked into $bin. A consumer module, as the proxy
+# serves these versions but no version list, which `go install pkg@version` asks for.
+build_separate() {
+  local name=$1 module=$2 version=$3 pkg=$4
+  local dir="$cache/bin/$name-$version"
+  if [ ! -x "$dir/$name" ]; then
+    local mod="$cache/mod/$name-$version"
     mkdir -p "$dir" "$mod"
     if [ ! -f "$mod/.ok" ]; then
-      printf 'module ebb.local/e2e-adapter\n\ngo 1.26\n\nrequire sigs.k8s.io/prometheus-adapter %s\n' "$ADAPTER_VERSION" >"$mod/go.mod"
-      printf '//go:build tools\n\npackage tools\n\nimport _ "sigs.k8s.io/prometheus-adapter/cmd/adapter"\n' >"$mod/tools.go"
+      printf 'module ebb.local/e2e-%s\n\ngo 1.26\n\nrequire %s %s\n' "$name" "$module" "$version" >"$mod/go.mod"
+      printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$mod/tools.go"
       (cd "$mod" && go mod tidy >/dev/null)
       touch "$mod/.ok"
     fi
-    timed prometheus-adapter bash -c "cd '$mod' && go build -trimpath -ldflags '-s -w' -o '$dir/prometheus-adapter.tmp' sigs.k8s.io/prometheus-adapter/cmd/adapter && mv '$dir/prometheus-adapter.tmp' '$dir/prometheus-adapter'"
+    timed "$name" bash -c "cd '$mod' && go build -trimpath -ldflags '-s -w' -o '$dir/$name.tmp' '$pkg' && mv '$dir/$name.tmp' '$dir/$name'"
   fi
-  [ "$dir/prometheus-adapter" -ef "$bin/prometheus-adapter" ] ||
-    ln -f "$dir/prometheus-adapter" "$bin/prometheus-adapter" 2>/dev/null ||
-    cp -f "$dir/prometheus-adapter" "$bin/prometheus-adapter"
+  [ "$dir/$name" -ef "$bin/$name" ] ||
+    ln -f "$dir/$name" "$bin/$name" 2>/dev/null ||
+    cp -f "$dir/$name" "$bin/$name"
 }
+
+# prometheus-adapter v0.12.0 is built on k8s.io v0.30; metrics-server v0.8.0 on v0.33 (built on
+# v0.36 its OpenAPI models do not match: it panics at start; v0.9.0, built on v0.36, is served
+# but not an approved release).
+build_adapter() { build_separate prometheus-adapter sigs.k8s.io/prometheus-adapter "$ADAPTER_VERSION" sigs.k8s.io/prometheus-adapter/cmd/adapter; }
+build_metrics_server() { build_separate metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" sigs.k8s.io/metrics-server/cmd/metrics-server; }
 
 install_prometheus() {
   [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] && return
@@ -121,20 +82,27 @@ install_prometheus() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 }
 
+# lock: builds take turns (a background `build.sh all` and a foreground one).
+lock() { mkdir -p "$bin"; exec 9>"$cache/bin/.build.lock"; flock 9; }
+
 case "${1:-all}" in
   prometheus) install_prometheus ;;
-  adapter) build_adapter ;;
+  adapter) lock; build_adapter ;;
+  kubectl) lock; build_tool kubectl k8s.io/kubernetes/cmd/kubectl; echo "$bin/kubectl" ;;
   path) echo "$bin" ;;
   all)
+    lock
     start=$SECONDS
     install_prometheus
-    build_kube
-    build_etcd
-    build_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-    build_install metrics-server "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+    build_tool kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+    build_tool kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+    build_tool kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
+    build_tool etcd go.etcd.io/etcd/server/v3
+    build_tool kwok sigs.k8s.io/kwok/cmd/kwok
+    build_metrics_server
     build_adapter
     log "all binaries ready in $bin ($((SECONDS - start))s)"
     echo "$bin"
     ;;
-  *) echo "usage: $0 [all|prometheus|adapter|path]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|prometheus|adapter|kubectl|path]" >&2; exit 2 ;;
 esac
