@@ -23,6 +23,11 @@
 // register its ebb and load app with Prometheus (each registration is its
 // own scrape target, see below). It must not touch what other tests share.
 //
+// A test that spends minutes waiting on real time and little on the CPU (a
+// window of history to record, a period in which nothing may be written)
+// starts with setupLongWait(t, ns) instead: the same, but it starts at once
+// without a slot, so that the suite's longest tests do not start last.
+//
 // A test with a fault — it stops or restarts a component
 // (s.Env.Cluster.StopComponent / StartComponent: metrics-server,
 // Prometheus, kube-apiserver, prometheus-adapter...), runs

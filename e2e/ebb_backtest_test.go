@@ -25,7 +25,7 @@ import (
 // container's vertical recommendation beside its 100m request.
 func TestEbbBacktest(t *testing.T) {
 	const ns, name = "ebb-backtest", "web"
-	s := setup(t, ns)
+	s := setupLongWait(t, ns)
 	ctx := context.Background()
 	w := cpuWorkload(t, s, ns, name, 2)
 	o := ebbSetup(t, s, ns, fmt.Sprintf(`prometheus:

@@ -248,7 +248,7 @@ func TestEbbSecondWriter(t *testing.T) {
 // their resourceVersions) while it keeps passing every 2 s.
 func TestEbbSteadyStateWritesNothing(t *testing.T) {
 	const ns, name = "ebb-steady", "web"
-	s := setup(t, ns)
+	s := setupLongWait(t, ns)
 	ctx := context.Background()
 	cpuWorkload(t, s, ns, name, 2) // 50% of the request: at target
 	policy := strings.Replace(cpuPolicy("apply", "Deployment", name, 1, 6, 50, ""), "  downscaleStabilization: 30s\n",

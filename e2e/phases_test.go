@@ -58,9 +58,10 @@ func liftGoTestParallel() error {
 
 // runParallel registers t, pauses it with t.Parallel and, with slot,
 // resumes it once a slot is free; when t ends, its slot (or the cluster, if
-// it ran alone) goes back. A test on its own cluster takes no slot: the
-// slots share out the shared cluster, and the longest tests (the fault
-// tests) start at once.
+// it ran alone) goes back. A test on its own cluster (setupOwnCluster) or
+// one that mostly waits on real time (setupLongWait) takes no slot: the
+// slots share out the shared cluster and the CPU, and the longest tests
+// start at once.
 func runParallel(p *harness.Phases, t *testing.T, slot bool) {
 	t.Helper()
 	if err := p.Register(t.Name()); err != nil {
@@ -82,8 +83,14 @@ func runParallel(p *harness.Phases, t *testing.T, slot bool) {
 // the summary and its namespace is deleted when it passes.
 func setup(t *testing.T, ns string) *Suite {
 	t.Helper()
+	return setupShared(t, ns, true)
+}
+
+// setupShared is setup on the shared cluster, with or without a slot.
+func setupShared(t *testing.T, ns string, slot bool) *Suite {
+	t.Helper()
 	s := claimSuite(t, ns)
-	runParallel(s.phases, t, true)
+	runParallel(s.phases, t, slot)
 	s.startTest(t, ns)
 	return s
 }
@@ -109,6 +116,15 @@ func (s *Suite) exclusive(t *testing.T) {
 	if d := time.Since(t0); d > time.Second {
 		t.Logf("waited %s to run alone", d.Round(100*time.Millisecond))
 	}
+}
+
+// setupLongWait starts test t like setup, but at once, without waiting for
+// a slot: for a test that spends minutes waiting on real time (a window of
+// history to record, a period with nothing to write) and little on the
+// CPU. Started first, the suite's longest tests do not end it late.
+func setupLongWait(t *testing.T, ns string) *Suite {
+	t.Helper()
+	return setupShared(t, ns, false)
 }
 
 // setupOwnCluster starts test t like setup, in namespace ns, but on a
