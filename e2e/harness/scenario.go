@@ -198,10 +198,26 @@ func (w *ReplicaWatcher) Current() int64 {
 // load change seen by halves between two scrapes can make the first step
 // smaller and the second larger).
 func (w *ReplicaWatcher) WaitAtLeast(ctx context.Context, n int64, timeout time.Duration) (ReplicaChange, error) {
+	return w.waitChange(ctx, fmt.Sprintf("spec.replicas changed to %d or more", n), timeout,
+		func(r int64) bool { return r >= n })
+}
+
+// WaitFor waits until the watcher has seen a change to replicas n (the
+// initial value does not count) and returns when the first such change was
+// seen.
+func (w *ReplicaWatcher) WaitFor(ctx context.Context, n int64, timeout time.Duration) (time.Time, error) {
+	c, err := w.waitChange(ctx, fmt.Sprintf("spec.replicas changed to %d", n), timeout,
+		func(r int64) bool { return r == n })
+	return c.At, err
+}
+
+// waitChange waits until the watcher has seen a change (the initial value
+// does not count) whose replicas match, and returns the first such change.
+func (w *ReplicaWatcher) waitChange(ctx context.Context, what string, timeout time.Duration, match func(replicas int64) bool) (ReplicaChange, error) {
 	var got ReplicaChange
-	err := Eventually(ctx, fmt.Sprintf("spec.replicas changed to %d or more", n), timeout, 100*time.Millisecond, func(context.Context) error {
+	err := Eventually(ctx, what, timeout, 100*time.Millisecond, func(context.Context) error {
 		for _, c := range w.Changes()[1:] {
-			if c.Replicas >= n {
+			if match(c.Replicas) {
 				got = c
 				return nil
 			}
@@ -209,23 +225,6 @@ func (w *ReplicaWatcher) WaitAtLeast(ctx context.Context, n int64, timeout time.
 		return fmt.Errorf("seen %s", w)
 	})
 	return got, err
-}
-
-// WaitFor waits until the watcher has seen a change to replicas n (the
-// initial value does not count) and returns when the first such change was
-// seen.
-func (w *ReplicaWatcher) WaitFor(ctx context.Context, n int64, timeout time.Duration) (time.Time, error) {
-	var at time.Time
-	err := Eventually(ctx, fmt.Sprintf("spec.replicas changed to %d", n), timeout, 100*time.Millisecond, func(context.Context) error {
-		for _, c := range w.Changes()[1:] {
-			if c.Replicas == n {
-				at = c.At
-				return nil
-			}
-		}
-		return fmt.Errorf("seen %s", w)
-	})
-	return at, err
 }
 
 // String renders the history relative to the first sample.
